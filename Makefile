@@ -1,0 +1,32 @@
+# Quickstart targets: `make demo` and `make test` create or reuse .venv and
+# install what they need. GPU users: `make test TORCH_SPEC="torch --index-url ..."`.
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# torch goes in first and alone, so that skorch's install keeps it (a bare
+# `torch` requirement would otherwise pull a multi-GB CUDA build).
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet -e ".[torch,tests]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m sklearn_elr.demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_linear.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

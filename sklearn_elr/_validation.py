@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Parameter and input checks shared by the estimators and noise simulators.
+
+Only public scikit-learn API is used here (see ``docs/design.rst``): private
+helpers such as ``_check_sample_weight`` change between releases.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils import check_scalar
+
+
+def check_lam_beta(lam, beta):
+    """Validate ELR's ``lam`` (>= 0) and ``beta`` (in [0, 1))."""
+    check_scalar(lam, "lam", Real, min_val=0.0)
+    check_scalar(beta, "beta", Real, min_val=0.0, max_val=1.0, include_boundaries="left")
+    _check_finite(lam, "lam")
+
+
+def check_rate(rate, name="rate"):
+    """Validate a probability in [0, 1]."""
+    check_scalar(rate, name, Real, min_val=0.0, max_val=1.0)
+    return float(rate)
+
+
+def check_positive_int(value, name, allow_none=False):
+    """Validate an integer >= 1 (or None when allowed)."""
+    if allow_none and value is None:
+        return None
+    check_scalar(value, name, Integral, min_val=1)
+    return int(value)
+
+
+def _check_finite(value, name):
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}.")
+
+
+def check_sample_weight(sample_weight, n_samples, dtype=np.float64):
+    """Return sample weights as a new 1-d array of length ``n_samples``.
+
+    Accepts None (unit weights), a scalar, or an array-like. Raises
+    ``ValueError`` for a wrong shape, non-finite or negative values, or weights
+    that are all zero (nothing to fit).
+    """
+    if sample_weight is None:
+        return np.ones(n_samples, dtype=dtype)
+    if isinstance(sample_weight, Real):
+        weights = np.full(n_samples, sample_weight, dtype=dtype)
+    else:
+        weights = np.array(sample_weight, dtype=dtype)  # a copy: never alias
+        if weights.ndim != 1:
+            raise ValueError(
+                f"sample_weight must be 1D array or scalar, got shape {weights.shape}."
+            )
+        if weights.shape[0] != n_samples:
+            raise ValueError(
+                f"sample_weight.shape == {weights.shape}, expected ({n_samples},)!"
+            )
+    if not np.all(np.isfinite(weights)):
+        raise ValueError("sample_weight contains NaN or infinity.")
+    if np.any(weights < 0):
+        raise ValueError("Negative values in data passed to sample_weight.")
+    if not np.any(weights > 0):
+        raise ValueError(
+            "Sample weights must contain at least one non-zero number; "
+            "all sample_weight values are zero."
+        )
+    return weights
+
+
+def check_transition_matrix(matrix, n_classes=None, atol=1e-8):
+    """Return ``matrix`` as a float array after checking it is row-stochastic.
+
+    ``matrix[i, j] = P(noisy = j | clean = i)``: square, finite, non-negative,
+    every row summing to one, and ``n_classes`` wide when that is given.
+    """
+    matrix = np.array(matrix, dtype=float)  # a copy: the caller's stays as is
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"The transition matrix must be square, got shape {matrix.shape}.")
+    if n_classes is not None and matrix.shape[0] != n_classes:
+        raise ValueError(
+            f"The transition matrix is {matrix.shape[0]} x {matrix.shape[1]} but "
+            f"there are {n_classes} classes."
+        )
+    if not np.all(np.isfinite(matrix)):
+        raise ValueError("The transition matrix contains NaN or infinity.")
+    if np.any(matrix < 0):
+        raise ValueError(
+            f"The transition matrix has negative entries: min {matrix.min():.3g}."
+        )
+    row_sums = matrix.sum(axis=1)
+    bad = np.flatnonzero(np.abs(row_sums - 1) > atol)
+    if bad.size:
+        raise ValueError(
+            "Each row of the transition matrix (P(noisy = j | clean = i)) must "
+            f"sum to 1; rows {bad.tolist()} sum to {row_sums[bad].round(6).tolist()}."
+        )
+    return matrix

@@ -1,0 +1,723 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Label-noise simulators that corrupt only the training labels.
+
+One convention throughout: a transition matrix ``T`` has
+``T[i, j] = P(noisy = j | clean = i)``, rows summing to one, rows and columns
+in the order of ``classes_`` (sorted labels unless given).
+
+Each simulator implements imbalanced-learn's sampler protocol by duck typing:
+``fit_resample(X, y)`` returns ``X`` untouched (the same object) and a noisy
+copy of ``y``, so it is a step of ``imblearn.pipeline.Pipeline`` that runs at
+fit time only; held-out folds are scored on the labels the caller gave. For
+plain scikit-learn, :class:`WithLabelNoise` wraps any classifier instead.
+Function twins (``make_*_noise``) serve users outside pipelines.
+
+The number of rows never changes, so ``sample_weight`` and other per-row data
+stay aligned.
+"""
+
+from numbers import Real
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.utils import check_array, check_consistent_length, check_random_state
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+from ._validation import check_rate, check_transition_matrix
+
+__all__ = [
+    "SymmetricNoise",
+    "PairNoise",
+    "TransitionMatrixNoise",
+    "InstanceDependentNoise",
+    "WithLabelNoise",
+    "make_symmetric_noise",
+    "make_pair_noise",
+    "make_transition_noise",
+    "make_instance_noise",
+    "symmetric_transition_matrix",
+    "pair_transition_matrix",
+]
+
+
+# -- transition matrices ------------------------------------------------------
+
+
+def symmetric_transition_matrix(n_classes, rate, *, keep_true=True):
+    """Transition matrix of symmetric (uniform) noise.
+
+    Parameters
+    ----------
+    n_classes : int
+        Number of classes, at least 2.
+    rate : float in [0, 1]
+        Share of labels that are redrawn.
+    keep_true : bool, default=True
+        True: the redraw is uniform over all classes and may return the true
+        one (the paper's convention), ``T = (1 - r) I + r / C``. False: it is
+        uniform over the other classes, ``T = (1 - r) I + r / (C - 1) (1 - I)``.
+
+    Returns
+    -------
+    matrix : ndarray of shape (n_classes, n_classes)
+    """
+    rate = check_rate(rate)
+    if n_classes < 2:
+        raise ValueError(f"Symmetric noise needs at least 2 classes, got {n_classes}.")
+    eye = np.eye(n_classes)
+    if keep_true:
+        return (1 - rate) * eye + rate / n_classes
+    return (1 - rate) * eye + rate / (n_classes - 1) * (1 - eye)
+
+
+def pair_transition_matrix(classes, rate, *, mapping=None):
+    """Transition matrix of class-dependent flips ``c -> mapping[c]``.
+
+    Parameters
+    ----------
+    classes : array-like of shape (n_classes,)
+        Labels, in the order of the matrix rows.
+    rate : float in [0, 1]
+        Probability that a label of a mapped class is flipped.
+    mapping : dict, default=None
+        Label -> label. Classes not in it stay clean. None maps each class to
+        the next one in ``classes`` (cyclically).
+
+    Returns
+    -------
+    matrix : ndarray of shape (n_classes, n_classes)
+    """
+    rate = check_rate(rate)
+    classes = np.asarray(classes)
+    n_classes = len(classes)
+    position = {label: i for i, label in enumerate(classes.tolist())}
+    if mapping is None:
+        mapping = {c: classes[(i + 1) % n_classes] for i, c in enumerate(classes.tolist())}
+    if not isinstance(mapping, dict):
+        raise TypeError(f"mapping must be a dict of label -> label, got {type(mapping)}.")
+    matrix = np.eye(n_classes)
+    for source, dest in mapping.items():
+        for label in (source, dest):
+            if _item(label) not in position:
+                raise ValueError(
+                    f"mapping refers to the label {label!r}, which is not one of the "
+                    f"classes {classes.tolist()}."
+                )
+        i, j = position[_item(source)], position[_item(dest)]
+        if i == j:
+            raise ValueError(f"mapping sends {source!r} to itself.")
+        matrix[i, i], matrix[i, j] = 1 - rate, rate
+    return matrix
+
+
+def _item(label):
+    """A NumPy scalar as the Python value ``tolist`` gives, for dict lookups."""
+    return label.item() if isinstance(label, np.generic) else label
+
+
+# -- sampling -----------------------------------------------------------------
+
+
+def _largest_remainder(quotas, total):
+    """Integers ``>= floor(quotas)`` summing to ``total``, by largest remainder."""
+    counts = np.floor(quotas).astype(int)
+    short = int(total) - counts.sum()
+    if short > 0:
+        order = np.argsort(-(quotas - counts), kind="stable")
+        counts[order[:short]] += 1
+    return counts
+
+
+def _exact_counts(class_counts, matrix):
+    """Per-class numbers of labels sent to each class, matching ``matrix``.
+
+    The total number of changed labels is the rounded expectation, shared
+    over classes by largest remainder, and each class's changes are shared
+    over destinations the same way: the realised matrix equals ``matrix`` up
+    to one label per cell.
+    """
+    off_diagonal = 1 - np.diag(matrix)
+    flips = _largest_remainder(
+        class_counts * off_diagonal, round(float(class_counts @ off_diagonal))
+    )
+    counts = np.zeros(matrix.shape, dtype=int)
+    for c, n_flip in enumerate(flips):
+        dest = matrix[c].copy()
+        dest[c] = 0
+        if n_flip > 0:
+            counts[c] = _largest_remainder(n_flip * dest / dest.sum(), n_flip)
+        counts[c, c] = class_counts[c] - n_flip
+    return counts
+
+
+def _sample_from_matrix(y_idx, matrix, exact, rng):
+    """Noisy class indices drawn from ``matrix`` rows; ``y_idx`` is not modified."""
+    noisy = y_idx.copy()
+    if not exact:
+        return _draw_rows(matrix[y_idx], rng)
+    class_counts = np.bincount(y_idx, minlength=matrix.shape[0])
+    counts = _exact_counts(class_counts, matrix)
+    for c in np.flatnonzero(class_counts):
+        members = np.flatnonzero(y_idx == c)
+        n_flip = class_counts[c] - counts[c, c]
+        if n_flip == 0:
+            continue
+        flipped = rng.choice(members, size=n_flip, replace=False)
+        dest = np.repeat(np.delete(np.arange(matrix.shape[0]), c), np.delete(counts[c], c))
+        noisy[flipped] = rng.permutation(dest)
+    return noisy
+
+
+def _draw_rows(probs, rng):
+    """One class index per row of ``probs`` (rows sum to one), by inverse CDF."""
+    cumulative = np.cumsum(probs, axis=1)
+    draws = rng.random_sample(len(probs)) * cumulative[:, -1]
+    return np.minimum((draws[:, None] >= cumulative).sum(axis=1), probs.shape[1] - 1)
+
+
+def _as_like(values, y):
+    """``values`` in the container and dtype of ``y`` (a Series keeps its index)."""
+    if isinstance(y, pd.Series):
+        return pd.Series(values, index=y.index, name=y.name).astype(y.dtype)
+    if isinstance(y, np.ndarray):
+        return values.astype(y.dtype, copy=False)
+    return values
+
+
+# -- simulators ---------------------------------------------------------------
+
+
+class _BaseNoise(BaseEstimator):
+    """Shared shell: validate, encode labels, corrupt, record what happened.
+
+    Subclasses define ``_matrix(classes)`` (the transition matrix), or
+    override ``_corrupt`` when the noise depends on the features.
+    """
+
+    _classes_param = None
+
+    def fit(self, X, y):
+        """Corrupt ``y`` and record the mask, realised matrix and rate.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Passed through; only instance-dependent noise reads it.
+        y : array-like of shape (n_samples,)
+            Clean labels of any type. Not modified.
+
+        Returns
+        -------
+        self : object
+        """
+        self._fit(X, y)
+        return self
+
+    def fit_resample(self, X, y):
+        """Return ``X`` untouched and a noisy copy of ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        X : the same object as given
+        y_noisy : array-like of shape (n_samples,)
+            Same container as ``y``; a pandas Series keeps its index, name and
+            dtype.
+        """
+        return X, self._fit(X, y)
+
+    def _fit(self, X, y):
+        self._check_params()
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        y_values = column_or_1d(y, warn=True)
+        check_consistent_length(X, y_values)
+        check_classification_targets(y_values)
+        classes, y_idx = self._encode(y_values)
+        rng = check_random_state(self.random_state)
+        noisy_idx = self._corrupt(X, y_idx, classes, rng)
+
+        self.classes_ = classes
+        self.noise_mask_ = noisy_idx != y_idx
+        self.noise_rate_ = float(self.noise_mask_.mean()) if len(y_idx) else 0.0
+        counts = np.zeros((len(classes), len(classes)))
+        np.add.at(counts, (y_idx, noisy_idx), 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.transition_matrix_ = counts / counts.sum(axis=1, keepdims=True)
+        return _as_like(classes[noisy_idx], y)
+
+    def _encode(self, y_values):
+        classes_param = getattr(self, "classes", None)
+        if classes_param is None:
+            classes, y_idx = np.unique(y_values, return_inverse=True)
+            return classes, y_idx.ravel()
+        classes = np.asarray(classes_param)
+        if len(np.unique(classes)) != len(classes):
+            raise ValueError(f"classes has repeated labels: {classes.tolist()}.")
+        position = {label: i for i, label in enumerate(classes.tolist())}
+        unknown = sorted({_item(v) for v in y_values} - position.keys(), key=str)
+        if unknown:
+            raise ValueError(f"y has labels {unknown} that are not in classes.")
+        return classes, np.array([position[_item(v)] for v in y_values], dtype=int)
+
+    def _check_params(self):
+        if not isinstance(self.exact, (bool, np.bool_)):
+            raise ValueError(f"exact must be True or False, got {self.exact!r}.")
+
+    def _corrupt(self, X, y_idx, classes, rng):
+        """Noisy class indices; class-conditional unless overridden."""
+        return _sample_from_matrix(y_idx, self._matrix(classes), self.exact, rng)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags
+
+
+class SymmetricNoise(_BaseNoise):
+    """Replace a share of the labels with uniformly drawn classes.
+
+    Parameters
+    ----------
+    rate : float in [0, 1], default=0.2
+        Share of labels that are redrawn.
+    keep_true : bool, default=True
+        Whether the redraw may return the true class (the paper's convention:
+        the expected share of wrong labels is ``rate * (C - 1) / C``). With
+        False every redrawn label is wrong.
+    exact : bool, default=True
+        True realises the expected number of changes of each class exactly
+        (largest-remainder rounding); False draws every label independently.
+    random_state : int, RandomState instance or None, default=None
+        An int gives the same noise on every fit of the same labels.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    noise_mask_ : ndarray of shape (n_samples,) of bool
+        True where the noisy label differs from the given one.
+    noise_rate_ : float
+        Realised share of changed labels.
+    transition_matrix_ : ndarray of shape (n_classes, n_classes)
+        Realised ``P(noisy = j | clean = i)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_elr import SymmetricNoise
+    >>> y = np.repeat([0, 1, 2, 3], 25)
+    >>> noise = SymmetricNoise(0.4, keep_true=False, random_state=0)
+    >>> _, y_noisy = noise.fit_resample(np.zeros((100, 1)), y)
+    >>> noise.noise_rate_
+    0.4
+    """
+
+    def __init__(self, rate=0.2, *, keep_true=True, exact=True, random_state=None):
+        self.rate = rate
+        self.keep_true = keep_true
+        self.exact = exact
+        self.random_state = random_state
+
+    def _matrix(self, classes):
+        if len(classes) < 2:
+            return np.eye(len(classes))  # nothing to swap with
+        return symmetric_transition_matrix(len(classes), self.rate, keep_true=self.keep_true)
+
+    def _check_params(self):
+        super()._check_params()
+        check_rate(self.rate)
+
+
+class PairNoise(_BaseNoise):
+    """Flip labels of class ``c`` to ``mapping[c]`` with probability ``rate``.
+
+    Each example is flipped at most once, chosen by its original label, so
+    swaps (cat <-> dog) and chains flip every mapped class at ``rate``.
+
+    Parameters
+    ----------
+    rate : float in [0, 1], default=0.2
+    mapping : dict, default=None
+        Label -> label, e.g. CIFAR-10's ``{9: 1, 2: 0, 3: 5, 5: 3, 4: 7}``.
+        Classes missing from it stay clean. None: each class goes to the next
+        one in ``classes_`` order, cyclically.
+    exact : bool, default=True
+        See :class:`SymmetricNoise`.
+    random_state : int, RandomState instance or None, default=None
+
+    Attributes
+    ----------
+    classes_, noise_mask_, noise_rate_, transition_matrix_
+        See :class:`SymmetricNoise`.
+    """
+
+    def __init__(self, rate=0.2, *, mapping=None, exact=True, random_state=None):
+        self.rate = rate
+        self.mapping = mapping
+        self.exact = exact
+        self.random_state = random_state
+
+    def _matrix(self, classes):
+        return pair_transition_matrix(classes, self.rate, mapping=self.mapping)
+
+    def _check_params(self):
+        super()._check_params()
+        check_rate(self.rate)
+
+
+class TransitionMatrixNoise(_BaseNoise):
+    """Class-conditional noise from a full transition matrix.
+
+    Parameters
+    ----------
+    matrix : array-like of shape (n_classes, n_classes)
+        ``matrix[i, j] = P(noisy = j | clean = i)``; rows sum to one. Checked
+        at fit: square, finite, non-negative, row-stochastic, one row per class.
+    classes : array-like of shape (n_classes,), default=None
+        Labels of the rows and columns; None means the sorted labels of ``y``.
+        (cleanlab's ``noise_matrix`` is the transpose of ours.)
+    exact : bool, default=True
+        See :class:`SymmetricNoise`.
+    random_state : int, RandomState instance or None, default=None
+
+    Attributes
+    ----------
+    classes_, noise_mask_, noise_rate_, transition_matrix_
+        See :class:`SymmetricNoise`. Rows of classes absent from ``y`` are NaN.
+    """
+
+    def __init__(self, matrix, *, classes=None, exact=True, random_state=None):
+        self.matrix = matrix
+        self.classes = classes
+        self.exact = exact
+        self.random_state = random_state
+
+    def _matrix(self, classes):
+        return check_transition_matrix(self.matrix, n_classes=len(classes))
+
+
+class InstanceDependentNoise(_BaseNoise):
+    """Noise whose flip probability and direction depend on the features.
+
+    A documented variant of part-dependent noise (Xia et al., NeurIPS 2020):
+    with standardised features ``x`` and random projections ``W_c`` drawn from
+    ``random_state``,
+
+    - the flip probability is ``q_i = sigmoid(a + x_i . w_{y_i})``, with the
+      offset ``a`` solved so that the mean of ``q`` equals ``rate``;
+    - a flipped label goes to class ``j != y_i`` with probability
+      ``softmax_j(x_i W_{y_i})`` over the other classes.
+
+    With ``exact=True`` each class has exactly ``round(rate * n_c)`` flips
+    (largest remainder), drawn without replacement with probabilities ``q``;
+    otherwise each example flips independently with probability ``q_i``.
+
+    Parameters
+    ----------
+    rate : float in [0, 1), default=0.2
+        Mean flip probability.
+    exact : bool, default=True
+    random_state : int, RandomState instance or None, default=None
+
+    Attributes
+    ----------
+    classes_, noise_mask_, noise_rate_, transition_matrix_
+        See :class:`SymmetricNoise`.
+    flip_probability_ : ndarray of shape (n_samples,)
+        The per-example ``q_i``.
+    """
+
+    def __init__(self, rate=0.2, *, exact=True, random_state=None):
+        self.rate = rate
+        self.exact = exact
+        self.random_state = random_state
+
+    def _check_params(self):
+        super()._check_params()
+        check_rate(self.rate)
+        if self.rate >= 1:
+            raise ValueError(f"rate must be below 1 for instance noise, got {self.rate}.")
+
+    def _corrupt(self, X, y_idx, classes, rng):
+        X = check_array(X, dtype=float, accept_sparse=False)
+        n_samples, n_features = X.shape
+        n_classes = len(classes)
+        if n_classes < 2:
+            self.flip_probability_ = np.zeros(n_samples)
+            return y_idx.copy()
+        # Standardise so the noise does not depend on the units of X; the
+        # 1/sqrt(d) keeps the scores O(1) whatever the number of features.
+        scale = X.std(axis=0)
+        Z = (X - X.mean(axis=0)) / np.where(scale > 0, scale, 1.0) / np.sqrt(n_features)
+        projections = rng.standard_normal((n_classes, n_features, n_classes))
+        rows = np.arange(n_samples)
+        scores = np.einsum("nf,nfc->nc", Z, projections[y_idx])
+        q = _calibrated_sigmoid(scores[rows, y_idx], self.rate)
+        self.flip_probability_ = q
+
+        if self.exact:
+            class_counts = np.bincount(y_idx, minlength=n_classes)
+            n_flips = _largest_remainder(
+                self.rate * class_counts, round(self.rate * n_samples)
+            )
+            flipped = np.zeros(n_samples, dtype=bool)
+            for c in np.flatnonzero(n_flips):
+                members = np.flatnonzero(y_idx == c)
+                weights = np.maximum(q[members], 1e-12)  # choice needs p > 0 to fill
+                chosen = rng.choice(
+                    members, n_flips[c], replace=False, p=weights / weights.sum()
+                )
+                flipped[chosen] = True
+        else:
+            flipped = rng.random_sample(n_samples) < q
+        # Destination: softmax of the projections over the other classes.
+        scores[rows, y_idx] = -np.inf
+        scores -= scores.max(axis=1, keepdims=True)
+        dest = np.exp(scores)
+        noisy = y_idx.copy()
+        noisy[flipped] = _draw_rows(dest[flipped] / dest[flipped].sum(axis=1, keepdims=True), rng)
+        return noisy
+
+
+def _calibrated_sigmoid(scores, mean):
+    """``sigmoid(a + scores)`` with ``a`` found by bisection so its mean is ``mean``."""
+    if mean <= 0:
+        return np.zeros_like(scores)
+    low, high = -50.0, 50.0
+    for _ in range(100):
+        mid = (low + high) / 2
+        if expit(mid + scores).mean() < mean:
+            low = mid
+        else:
+            high = mid
+    return expit((low + high) / 2 + scores)
+
+
+# -- function twins -----------------------------------------------------------
+
+
+def _run(simulator, X, y):
+    _, y_noisy = simulator.fit_resample(np.empty((len(y), 0)) if X is None else X, y)
+    return y_noisy, simulator.noise_mask_
+
+
+def make_symmetric_noise(y, rate, *, keep_true=True, exact=True, random_state=None):
+    """Noisy copy of ``y`` with symmetric noise, and the mask of changed labels.
+
+    See :class:`SymmetricNoise` for the parameters.
+
+    Returns
+    -------
+    y_noisy : array-like of shape (n_samples,)
+    noise_mask : ndarray of shape (n_samples,) of bool
+    """
+    simulator = SymmetricNoise(
+        rate, keep_true=keep_true, exact=exact, random_state=random_state
+    )
+    return _run(simulator, None, y)
+
+
+def make_pair_noise(y, rate, *, mapping=None, exact=True, random_state=None):
+    """Noisy copy of ``y`` with pair flips, and the mask of changed labels.
+
+    See :class:`PairNoise` for the parameters.
+
+    Returns
+    -------
+    y_noisy : array-like of shape (n_samples,)
+    noise_mask : ndarray of shape (n_samples,) of bool
+    """
+    simulator = PairNoise(rate, mapping=mapping, exact=exact, random_state=random_state)
+    return _run(simulator, None, y)
+
+
+def make_transition_noise(y, matrix, *, classes=None, exact=True, random_state=None):
+    """Noisy copy of ``y`` drawn from a transition matrix, and the change mask.
+
+    See :class:`TransitionMatrixNoise` for the parameters.
+
+    Returns
+    -------
+    y_noisy : array-like of shape (n_samples,)
+    noise_mask : ndarray of shape (n_samples,) of bool
+    """
+    simulator = TransitionMatrixNoise(
+        matrix, classes=classes, exact=exact, random_state=random_state
+    )
+    return _run(simulator, None, y)
+
+
+def make_instance_noise(X, y, rate, *, exact=True, random_state=None):
+    """Noisy copy of ``y`` with feature-dependent noise, and the change mask.
+
+    See :class:`InstanceDependentNoise` for the parameters.
+
+    Returns
+    -------
+    y_noisy : array-like of shape (n_samples,)
+    noise_mask : ndarray of shape (n_samples,) of bool
+    """
+    simulator = InstanceDependentNoise(rate, exact=exact, random_state=random_state)
+    return _run(simulator, X, y)
+
+
+# -- meta-estimator -----------------------------------------------------------
+
+
+def _estimator_has(attr):
+    def check(self):
+        estimator = getattr(self, "estimator_", self.estimator)
+        return hasattr(estimator, attr)
+
+    return check
+
+
+class WithLabelNoise(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+    """Fit a classifier on labels corrupted by a noise simulator.
+
+    ``fit`` corrupts the training labels with a clone of ``noise`` and fits a
+    clone of ``estimator`` on them; ``predict``, ``predict_proba``,
+    ``decision_function`` and ``score`` delegate to it. Cross-validation,
+    ``GridSearchCV`` and ``Pipeline`` therefore score on the labels they were
+    given: only training labels are ever corrupted. Grid search reaches both
+    parts, e.g. ``estimator__lam`` and ``noise__rate``.
+
+    Parameters
+    ----------
+    estimator : classifier
+        Fitted on the noisy labels (a clone; the object given is untouched).
+    noise : noise simulator
+        Any object with ``fit_resample(X, y)``, e.g. :class:`SymmetricNoise`.
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        The fitted clone of ``estimator``.
+    noise_ : noise simulator
+        The fitted clone of ``noise``, with its ``noise_mask_``.
+    classes_ : ndarray of shape (n_classes,)
+        Classes of the fitted estimator.
+    n_features_in_ : int
+        Number of features seen by the estimator during fit, when it records it.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.model_selection import cross_val_score
+    >>> from sklearn_elr import SymmetricNoise, WithLabelNoise
+    >>> X, y = load_iris(return_X_y=True)
+    >>> model = WithLabelNoise(LogisticRegression(), SymmetricNoise(0.3, random_state=0))
+    >>> scores = cross_val_score(model, X, y)  # test folds keep their clean labels
+    """
+
+    def __init__(self, estimator, noise):
+        self.estimator = estimator
+        self.noise = noise
+
+    def fit(self, X, y, **fit_params):
+        """Corrupt ``y`` with ``noise``, then fit ``estimator`` on it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Clean labels; not modified.
+        **fit_params : dict
+            Passed to the estimator's ``fit`` (e.g. ``sample_weight``; rows
+            are never dropped, so per-row data stays aligned).
+
+        Returns
+        -------
+        self : WithLabelNoise
+        """
+        if not hasattr(self.noise, "fit_resample"):
+            raise TypeError(
+                f"noise must have a fit_resample(X, y) method, got {self.noise!r}."
+            )
+        self.noise_ = clone(self.noise)
+        X_noisy, y_noisy = self.noise_.fit_resample(X, y)
+        self.estimator_ = clone(self.estimator).fit(X_noisy, y_noisy, **fit_params)
+        self.classes_ = self.estimator_.classes_
+        if hasattr(self.estimator_, "n_features_in_"):
+            self.n_features_in_ = self.estimator_.n_features_in_
+        if hasattr(self.estimator_, "feature_names_in_"):
+            self.feature_names_in_ = self.estimator_.feature_names_in_
+        return self
+
+    @available_if(_estimator_has("predict"))
+    def predict(self, X):
+        """Predict with the fitted estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict(X)
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities from the fitted estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict_proba(X)
+
+    @available_if(_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """Log class probabilities from the fitted estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict_log_proba(X)
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X):
+        """Decision function of the fitted estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        return self.estimator_.decision_function(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = self.estimator.__sklearn_tags__()
+        tags.input_tags.sparse = inner.input_tags.sparse
+        tags.input_tags.allow_nan = inner.input_tags.allow_nan
+        return tags

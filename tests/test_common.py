@@ -1,0 +1,26 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""scikit-learn's estimator checks on every NumPy estimator.
+
+Every waived check is listed in ``EXPECTED_FAILED`` with its reason.
+"""
+
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_elr import LinearELRClassifier, SymmetricNoise, WithLabelNoise
+
+EXPECTED_FAILED = {}
+
+ESTIMATORS = [
+    LinearELRClassifier(random_state=0),
+    WithLabelNoise(LogisticRegression(), SymmetricNoise(0.05, random_state=0)),
+]
+
+
+@parametrize_with_checks(
+    ESTIMATORS,
+    expected_failed_checks=lambda est: EXPECTED_FAILED.get(type(est).__name__, {}),
+    xfail_strict=True,
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
