@@ -136,10 +136,13 @@ def update_targets(targets, probs, beta, out=None):
     -------
     targets : ndarray of shape (n_samples, n_classes)
     """
-    p_hat = clip_probs(probs)
-    p_hat *= ((1.0 - beta) / _row_sum(p_hat))[:, None]
+    return _update_from_clipped(targets, clip_probs(probs), beta, out)
+
+
+def _update_from_clipped(targets, clipped, beta, out=None):
+    """:func:`update_targets` for probabilities that are already clamped."""
     out = np.multiply(targets, beta, out=out)
-    out += p_hat
+    out += clipped * ((1.0 - beta) / _row_sum(clipped))[:, None]
     return out
 
 
@@ -227,17 +230,17 @@ def elr_step(logits, y, targets, lam, weight, beta=None):
 
     clipped = clip_probs(probs)
     if beta is not None:
-        update_targets(targets, clipped, beta, out=targets)
+        _update_from_clipped(targets, clipped, beta, out=targets)
     inner = _row_dot(clipped, targets)
-    # Gradient p - onehot(y) + lam * g with g from elr_penalty_grad, written
-    # as p * (1 + lam * (<u, p> - u) / (1 - inner)) - onehot(y).
+    # The weighted gradient w * (p - onehot(y) + lam * g), g as in
+    # elr_penalty_grad, is written p * (a + s * u) - w * onehot(y) with
+    # s = -w * lam / (1 - inner) and a = w - s * <u, p>: three passes.
     u = targets * (clipped == probs)
-    u -= _row_dot(u, probs)[:, None]
-    u *= (-lam / (1.0 - inner))[:, None]
-    u += 1.0
+    scale = weight * (-lam / (1.0 - inner))
+    u *= scale[:, None]
+    u += (weight - _row_dot(u, probs))[:, None]
     probs *= u
-    probs[rows, y] -= 1.0
-    probs *= weight[:, None]
+    probs[rows, y] -= weight
     return float(weight @ ce), float(weight @ np.log1p(-inner))
 
 

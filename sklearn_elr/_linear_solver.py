@@ -70,8 +70,12 @@ def feature_moments(X, weight):
         mean, var = mean_variance_axis(X, axis=0, weights=weight)
     else:
         mean = weight @ X
-        # einsum squares on the fly; (X - mean) ** 2 would copy X.
-        var = np.einsum("i,ij,ij->j", weight, X, X) - mean**2
+        # Squares block by block: (X - mean) ** 2 or X * X would copy X.
+        second = np.zeros(X.shape[1], dtype=np.float64)
+        for start in range(0, X.shape[0], _BLOCK_ROWS):
+            block = X[start : start + _BLOCK_ROWS]
+            second += weight[start : start + _BLOCK_ROWS] @ (block * block)
+        var = second - mean**2
     std = np.sqrt(np.maximum(var, 0.0))
     return mean, np.where(std > 1e-6 * (1 + np.abs(mean)), std, 1.0)
 
