@@ -368,6 +368,8 @@ class PairNoise(_BaseNoise):
         self.random_state = random_state
 
     def _matrix(self, classes):
+        if self.mapping is None and len(classes) < 2:
+            return np.eye(len(classes))  # the default mapping needs two classes
         return pair_transition_matrix(classes, self.rate, mapping=self.mapping)
 
     def _check_params(self):
@@ -413,8 +415,9 @@ class InstanceDependentNoise(_BaseNoise):
     with standardised features ``x`` and random projections ``W_c`` drawn from
     ``random_state``,
 
-    - the flip probability is ``q_i = sigmoid(a + x_i . w_{y_i})``, with the
-      offset ``a`` solved so that the mean of ``q`` equals ``rate``;
+    - the flip probability is ``q_i = sigmoid(a + 2 s_i)``, where ``s_i`` is
+      ``x_i . w_{y_i}`` standardised within class ``y_i`` and the offset ``a``
+      is solved so that the mean of ``q`` equals ``rate``;
     - a flipped label goes to class ``j != y_i`` with probability
       ``softmax_j(x_i W_{y_i})`` over the other classes.
 
@@ -462,7 +465,15 @@ class InstanceDependentNoise(_BaseNoise):
         projections = rng.standard_normal((n_classes, n_features, n_classes))
         rows = np.arange(n_samples)
         scores = np.einsum("nf,nfc->nc", Z, projections[y_idx])
-        q = _calibrated_sigmoid(scores[rows, y_idx], self.rate)
+        # The flip score is standardised within each class, so that the
+        # feature dependence survives exact mode's per-class counts.
+        own = scores[rows, y_idx]
+        for c in range(n_classes):
+            members = y_idx == c
+            if members.sum() > 1:
+                spread = own[members].std()
+                own[members] = (own[members] - own[members].mean()) / (spread or 1.0)
+        q = _calibrated_sigmoid(_FLIP_SHARPNESS * own, self.rate)
         self.flip_probability_ = q
 
         if self.exact:
@@ -487,6 +498,11 @@ class InstanceDependentNoise(_BaseNoise):
         noisy = y_idx.copy()
         noisy[flipped] = _draw_rows(dest[flipped] / dest[flipped].sum(axis=1, keepdims=True), rng)
         return noisy
+
+
+# Slope of the flip probability in the standardised score: q spans roughly
+# rate / 4 to 3 rate (for small rates) across one class.
+_FLIP_SHARPNESS = 2.0
 
 
 def _calibrated_sigmoid(scores, mean):
@@ -699,6 +715,23 @@ class WithLabelNoise(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         return self.estimator_.predict_log_proba(X)
+
+    def score(self, X, y, **score_params):
+        """Score of the fitted estimator on the labels given (never corrupted).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        **score_params : dict
+            Passed to the estimator's ``score`` (e.g. ``sample_weight``).
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        return self.estimator_.score(X, y, **score_params)
 
     @available_if(_estimator_has("decision_function"))
     def decision_function(self, X):
