@@ -19,6 +19,22 @@ from .noise import (
     make_transition_noise,
 )
 
+# The network estimators import torch; load them on first use only.
+_LAZY = {"NoisyLabelClassifier": "neural", "ELRPlusClassifier": "elr_plus"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))
+
+
 __all__ = [
     "InstanceDependentNoise",
     "LinearELRClassifier",

@@ -1,0 +1,133 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Torch twins of the ELR kernels, and the baseline robust losses.
+
+Only ``neural.py`` imports this module (it needs torch). The ELR loss follows
+the contract of ``_elr_numpy`` exactly; ``tests/test_elr_torch.py`` checks that
+the two give the same loss, gradient and targets.
+
+All criteria subclass :class:`torch.nn.CrossEntropyLoss`: skorch then applies a
+softmax in ``predict_proba``, and validation uses plain cross-entropy.
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from ._elr_numpy import CLAMP_MAX, CLAMP_MIN
+
+
+def elr_penalty(probs, targets):
+    """Per-example ``log(1 - <clip(p_i), t_i>)``; shapes (n, k) -> (n,)."""
+    return torch.log1p(-(probs.clamp(CLAMP_MIN, CLAMP_MAX) * targets).sum(dim=1))
+
+
+class ELRLoss(torch.nn.CrossEntropyLoss):
+    """Cross-entropy plus ELR, with the per-example targets as a buffer.
+
+    The targets are a registered buffer of shape (n_samples, n_classes), so
+    they live on the module's device, follow ``.to(device)``, are saved in the
+    ``state_dict`` and unpickle from CUDA to CPU with the rest of the net.
+
+    Parameters
+    ----------
+    n_samples : int
+        Rows of the training ``X``; ``index`` values are positions in it.
+    n_classes : int
+    lam : float, default=3.0
+    beta : float, default=0.7
+    """
+
+    def __init__(self, n_samples, n_classes, lam=3.0, beta=0.7):
+        super().__init__()
+        self.lam = lam
+        self.beta = beta
+        self.register_buffer("targets", torch.zeros(n_samples, n_classes))
+
+    def forward(self, logits, y, index=None):
+        """Mean loss of a batch; without ``index`` it is plain cross-entropy.
+
+        With ``index`` (positions of the batch rows in the training ``X``) the
+        rows' targets are updated first, from the clamped, renormalised,
+        detached probabilities, then used as constants in the penalty.
+        """
+        ce = F.cross_entropy(logits, y)
+        if index is None:
+            return ce
+        probs = F.softmax(logits, dim=1)
+        with torch.no_grad():
+            clipped = probs.clamp(CLAMP_MIN, CLAMP_MAX)
+            clipped /= clipped.sum(dim=1, keepdim=True)
+            self.targets[index] = (
+                self.beta * self.targets[index] + (1 - self.beta) * clipped.to(self.targets.dtype)
+            )
+        penalty = elr_penalty(probs, self.targets[index].to(probs.dtype)).mean()
+        return ce + self.lam * penalty
+
+
+class CELoss(torch.nn.CrossEntropyLoss):
+    """Plain cross-entropy that accepts (and ignores) the batch ``index``."""
+
+    def forward(self, logits, y, index=None):
+        return F.cross_entropy(logits, y)
+
+
+class GCELoss(torch.nn.CrossEntropyLoss):
+    """Generalized cross-entropy ``(1 - p_y^q) / q`` (Zhang & Sabuncu, 2018).
+
+    ``q -> 0`` gives cross-entropy, ``q = 1`` the mean absolute error.
+    """
+
+    def __init__(self, q=0.7):
+        super().__init__()
+        self.q = q
+
+    def forward(self, logits, y, index=None):
+        p_y = F.softmax(logits, dim=1).gather(1, y[:, None]).squeeze(1)
+        return ((1 - p_y.clamp_min(1e-12) ** self.q) / self.q).mean()
+
+
+class SCELoss(torch.nn.CrossEntropyLoss):
+    """Symmetric cross-entropy ``alpha CE + beta RCE`` (Wang et al., 2019).
+
+    The reverse cross-entropy ``-sum_c p_c log y_c`` takes ``log 0`` as
+    ``log 1e-4``, as the reference code does: ``RCE = -log(1e-4) (1 - p_y)``.
+    """
+
+    def __init__(self, alpha=0.1, beta=1.0):
+        super().__init__()
+        self.alpha = alpha
+        self.beta = beta
+
+    def forward(self, logits, y, index=None):
+        p_y = F.softmax(logits, dim=1).gather(1, y[:, None]).squeeze(1)
+        rce = -math.log(1e-4) * (1 - p_y)
+        return self.alpha * F.cross_entropy(logits, y) + self.beta * rce.mean()
+
+
+class MLP(torch.nn.Module):
+    """Default network: a multilayer perceptron returning logits.
+
+    Inputs of any shape (n, ...) are flattened, so images work too.
+
+    Parameters
+    ----------
+    n_features : int
+        Input size after flattening; set by the estimator at fit.
+    n_classes : int
+        Set by the estimator at fit.
+    hidden_sizes : tuple of int, default=(256, 256)
+    dropout : float, default=0.2
+    """
+
+    def __init__(self, n_features, n_classes, hidden_sizes=(256, 256), dropout=0.2):
+        super().__init__()
+        layers, width = [], n_features
+        for size in hidden_sizes:
+            layers += [torch.nn.Linear(width, size), torch.nn.ReLU(), torch.nn.Dropout(dropout)]
+            width = size
+        layers.append(torch.nn.Linear(width, n_classes))
+        self.layers = torch.nn.Sequential(*layers)
+
+    def forward(self, X):
+        return self.layers(X.reshape(len(X), -1))
