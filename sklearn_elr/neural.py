@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 try:
     import torch
@@ -66,6 +66,26 @@ def _seeded_torch(seed, device):
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
+
+
+class _VerboseProgressBar(ProgressBar):
+    """skorch's progress bar, shown only while ``net.verbose`` is set."""
+
+    def on_epoch_begin(self, net, **kwargs):
+        if _is_verbose(net):
+            super().on_epoch_begin(net, **kwargs)
+
+    def on_batch_end(self, net, **kwargs):
+        if _is_verbose(net):
+            super().on_batch_end(net, **kwargs)
+
+    def on_epoch_end(self, net, **kwargs):
+        if _is_verbose(net):
+            super().on_epoch_end(net, **kwargs)
+
+
+def _is_verbose(net):
+    return isinstance(net.verbose, (int, np.integer)) and net.verbose > 0
 
 
 class NoisyLabelClassifier(NeuralNetClassifier):
@@ -209,9 +229,7 @@ class NoisyLabelClassifier(NeuralNetClassifier):
         X = self._validate_X(X, reset=reset)
         if y is None:
             raise ValueError("NoisyLabelClassifier requires y to be passed, but the target y is None.")
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y.ravel()
+        y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         if len(y) != len(X):
             raise ValueError(
@@ -391,9 +409,7 @@ class NoisyLabelClassifier(NeuralNetClassifier):
                 EpochScoring(_encoded_accuracy, name="valid_acc", lower_is_better=False),
             ),
         ]
-        if self.verbose:
-            callbacks.append(("progress_bar", ProgressBar()))
-        return callbacks + [("print_log", PrintLog())]
+        return callbacks + [("progress_bar", _VerboseProgressBar()), ("print_log", PrintLog())]
 
     # -- prediction ---------------------------------------------------------
 
@@ -429,7 +445,8 @@ class NoisyLabelClassifier(NeuralNetClassifier):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)  # first: it raises NotFittedError
+        return self.classes_[proba.argmax(axis=1)]
 
     def __setstate__(self, state):
         # A net pickled with device="auto" unpickles onto what this machine has.
