@@ -51,17 +51,20 @@ class ELRLoss(torch.nn.CrossEntropyLoss):
         rows' targets are updated first, from the clamped, renormalised,
         detached probabilities, then used as constants in the penalty.
         """
-        ce = F.cross_entropy(logits, y)
         if index is None:
-            return ce
-        probs = F.softmax(logits, dim=1)
+            return F.cross_entropy(logits, y)
+        log_probs = F.log_softmax(logits, dim=1)
+        ce = F.nll_loss(log_probs, y)
+        probs = log_probs.exp()
         with torch.no_grad():
             clipped = probs.clamp(CLAMP_MIN, CLAMP_MAX)
             clipped /= clipped.sum(dim=1, keepdim=True)
-            self.targets[index] = (
-                self.beta * self.targets[index] + (1 - self.beta) * clipped.to(self.targets.dtype)
-            )
-        penalty = elr_penalty(probs, self.targets[index].to(probs.dtype)).mean()
+            # One gather and one scatter of the buffer per batch; the batch's
+            # new targets are then used as constants below.
+            batch_targets = self.targets[index].mul_(self.beta)
+            batch_targets.add_(clipped.to(batch_targets.dtype), alpha=1 - self.beta)
+            self.targets[index] = batch_targets
+        penalty = elr_penalty(probs, batch_targets.to(probs.dtype)).mean()
         return ce + self.lam * penalty
 
 

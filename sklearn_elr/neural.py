@@ -23,6 +23,7 @@ try:
         ProgressBar,
     )
     from skorch.utils import to_tensor
+    from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
 except ImportError as exc:  # pragma: no cover - exercised without torch only
     raise ImportError(
         "The network estimators need PyTorch and skorch: install torch for your "
@@ -40,6 +41,36 @@ _INDEX = "sample_idx"  # key of the example positions in the dict-X of fit
 
 def _is_index_dict(X):
     return isinstance(X, Mapping) and _INDEX in X
+
+
+class _RowBatches(torch.utils.data.Dataset):
+    """Training rows with their positions, fetched a whole batch at a time.
+
+    ``dataset[rows]`` with a list of positions returns one batch,
+    ``({"X": X[rows], "sample_idx": rows}, y[rows])``, so a batch costs one
+    NumPy gather instead of skorch's per-row indexing and collation. An int
+    position returns one example, for custom iterators. ``X`` and ``y`` are
+    attributes so skorch's ``data_from_dataset`` finds them.
+    """
+
+    def __init__(self, X, y):
+        self.X = X
+        self.y = y
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, rows):
+        rows = np.asarray(rows)
+        return {"X": torch.as_tensor(self.X[rows]), _INDEX: torch.as_tensor(rows)}, (
+            torch.as_tensor(self.y[rows])
+        )
+
+
+def _root_dataset(dataset):
+    while isinstance(dataset, torch.utils.data.Subset):
+        dataset = dataset.dataset
+    return dataset
 
 
 def _encoded_accuracy(net, X, y):
@@ -363,18 +394,31 @@ class NoisyLabelClassifier(NeuralNetClassifier):
         self.criterion_ = criterion
         return self
 
+    def get_dataset(self, X, y=None):
+        if _is_index_dict(X):
+            return _RowBatches(X["X"], y)
+        return super().get_dataset(X, y)
+
     def get_iterator(self, dataset, training=False):
-        # Seeded shuffling: the generator lives for one fit, so every epoch
-        # draws a new order and refits repeat the same sequence.
-        if training and getattr(self, "data_generator_", None) is not None:
-            if "generator" not in self.get_params_for("iterator_train"):
-                iterator = self.iterator_train
-                kwargs = self.get_params_for("iterator_train")
-                kwargs.setdefault("batch_size", self.batch_size)
-                if kwargs["batch_size"] == -1:
-                    kwargs["batch_size"] = len(dataset)
-                return iterator(dataset, generator=self.data_generator_, **kwargs)
-        return super().get_iterator(dataset, training=training)
+        prefix = "iterator_train" if training else "iterator_valid"
+        iterator = self.iterator_train if training else self.iterator_valid
+        if not (isinstance(_root_dataset(dataset), _RowBatches) and iterator is DataLoader):
+            return super().get_iterator(dataset, training=training)
+        # Our rows, the default loader: sample whole batches of positions.
+        kwargs = self.get_params_for(prefix)
+        batch_size = kwargs.pop("batch_size", self.batch_size)
+        batch_size = len(dataset) if batch_size == -1 else batch_size
+        shuffle, drop_last = kwargs.pop("shuffle", False), kwargs.pop("drop_last", False)
+        # Seeded shuffling: one generator per fit, so every epoch draws a new
+        # order and refits with the same random_state repeat the sequence.
+        generator = kwargs.pop("generator", getattr(self, "data_generator_", None))
+        sampler = (
+            RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
+        )
+        return DataLoader(
+            dataset, batch_size=None, sampler=BatchSampler(sampler, batch_size, drop_last),
+            **kwargs,
+        )  # fmt: skip
 
     def infer(self, x, **fit_params):
         if _is_index_dict(x):
@@ -391,7 +435,8 @@ class NoisyLabelClassifier(NeuralNetClassifier):
 
     def on_batch_end(self, net, batch=None, training=None, **kwargs):
         if training:
-            loss = self.history[-1, "batches", -1, "train_loss"]
+            # Plain indexing: History's tuple lookup costs more per batch.
+            loss = self.history[-1]["batches"][-1]["train_loss"]
             if not np.isfinite(loss):
                 raise FloatingPointError(
                     f"The training loss became {loss} in epoch {len(self.history)}; "
