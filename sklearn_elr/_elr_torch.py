@@ -134,3 +134,64 @@ class MLP(torch.nn.Module):
 
     def forward(self, X):
         return self.layers(X.reshape(len(X), -1))
+
+
+# -- ELR+ ---------------------------------------------------------------------
+
+
+def sigmoid_rampup(current, length):
+    """The paper's ramp ``exp(-5 (1 - min(current, length) / length)^2)``.
+
+    ``length == 0`` means no ramp (always one).
+    """
+    if length <= 0:
+        return 1.0
+    phase = 1.0 - min(current, length) / length
+    return math.exp(-5.0 * phase * phase)
+
+
+def elr_plus_loss(logits, soft_labels, targets, lam):
+    """Soft-label cross-entropy plus ``lam`` times the ELR penalty (batch means).
+
+    Parameters
+    ----------
+    logits : tensor of shape (n, k)
+    soft_labels : tensor of shape (n, k)
+        Mixed one-hot labels.
+    targets : tensor of shape (n, k)
+        Mixed ELR targets, constants.
+    lam : float
+        λ after its ramp.
+    """
+    log_probs = F.log_softmax(logits, dim=1)
+    ce = -(soft_labels * log_probs).sum(dim=1).mean()
+    return ce + lam * elr_penalty(log_probs.exp(), targets).mean()
+
+
+@torch.no_grad()
+def ema_update(average, live, decay):
+    """``average <- decay * average + (1 - decay) * live`` for the parameters.
+
+    Buffers (BatchNorm running statistics) are copied from the live network:
+    they are statistics of the data, not weights, and averaging them across
+    changing weights would describe no network.
+    """
+    for avg, param in zip(average.parameters(), live.parameters()):
+        avg.mul_(decay).add_(param, alpha=1.0 - decay)
+    for avg, buf in zip(average.buffers(), live.buffers()):
+        avg.copy_(buf)
+
+
+class ELRPlusLoss(torch.nn.CrossEntropyLoss):
+    """Holder of ELR+'s per-network target buffers, shape (n_networks, n, k).
+
+    Called as a criterion it is plain cross-entropy (validation); training
+    uses :func:`elr_plus_loss` with mixed labels and targets.
+    """
+
+    def __init__(self, n_networks, n_samples, n_classes):
+        super().__init__()
+        self.register_buffer("targets", torch.zeros(n_networks, n_samples, n_classes))
+
+    def forward(self, logits, y, index=None):
+        return F.cross_entropy(logits, y)

@@ -13,8 +13,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_elr import LinearELRClassifier, SymmetricNoise, WithLabelNoise
 
-EXPECTED_FAILED = {
-    "NoisyLabelClassifier": {
+_SKORCH_WAIVERS = {
         "check_no_attributes_set_in_init": (
             "skorch's NeuralNet.__init__ sets history_, initialized_ and "
             "virtual_params_, and stores dunder parameters such as "
@@ -25,7 +24,10 @@ EXPECTED_FAILED = {
             "parameters; the check overwrites it with a float and skorch's "
             "set_params then calls .add on it"
         ),
-    },
+}
+EXPECTED_FAILED = {
+    "NoisyLabelClassifier": _SKORCH_WAIVERS,
+    "ELRPlusClassifier": _SKORCH_WAIVERS,
 }
 
 ESTIMATORS = [
@@ -33,11 +35,12 @@ ESTIMATORS = [
     WithLabelNoise(LogisticRegression(), SymmetricNoise(0.05, random_state=0)),
 ]
 try:  # the network runs the same checks when torch and skorch are there
-    from sklearn_elr import NoisyLabelClassifier
+    from sklearn_elr import ELRPlusClassifier, NoisyLabelClassifier
 
-    ESTIMATORS.append(
-        NoisyLabelClassifier(max_epochs=20, module__hidden_sizes=(32,), random_state=0)
-    )
+    ESTIMATORS += [
+        NoisyLabelClassifier(max_epochs=20, module__hidden_sizes=(32,), random_state=0),
+        ELRPlusClassifier(max_epochs=20, module__hidden_sizes=(32,), random_state=0),
+    ]
 except ImportError:
     pass
 

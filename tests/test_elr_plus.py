@@ -1,0 +1,151 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""ELRPlusClassifier: two networks, weight averaging, mixup."""
+
+import pickle
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.preprocessing import StandardScaler
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("skorch")
+
+from sklearn_elr import ELRPlusClassifier  # noqa: E402
+from sklearn_elr._elr_torch import ema_update, sigmoid_rampup  # noqa: E402
+
+EPOCHS = 6
+SMALL = dict(max_epochs=EPOCHS, batch_size=64, module__hidden_sizes=(32,), random_state=0)
+
+
+@pytest.fixture(scope="module")
+def data():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return StandardScaler().fit_transform(X)[:400], y[:400]
+
+
+def test_predictions_average_the_two_live_networks(data):
+    X, y = data
+    labels = np.array(list("abcdefghij"))[y]
+    net = ELRPlusClassifier(**SMALL).fit(X, labels)
+    proba = net.predict_proba(X)
+    assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    x = torch.as_tensor(X, dtype=torch.float32)
+    with torch.no_grad():
+        net.module_.eval(), net.module2_.eval()
+        mean_logits = (net.module_(x) + net.module2_(x)) / 2
+    assert_allclose(proba, torch.softmax(mean_logits, 1).numpy(), rtol=1e-5, atol=1e-7)
+    assert_array_equal(net.predict(X), net.classes_[proba.argmax(axis=1)])
+    assert net.score(X, labels) > 0.7
+
+
+def test_each_network_has_targets_updated_once_per_epoch(data):
+    X, y = data
+    net = ELRPlusClassifier(**SMALL, beta=0.5).fit(X, y)
+    targets = net.targets_
+    assert targets.shape == (2, len(X), 10)
+    # Both networks saw every row once per epoch (same rows, same labels).
+    assert_allclose(targets.sum(axis=2), 1 - 0.5**EPOCHS, rtol=1e-5)
+    # Each network's targets come from the *other* network's average.
+    assert not np.allclose(targets[0], targets[1])
+
+
+def test_networks_start_different_and_refits_reproduce(data):
+    X, y = data
+    net = ELRPlusClassifier(**{**SMALL, "max_epochs": 1}, lr=1e-12).fit(X, y)
+    w1 = next(net.module_.parameters()).detach().numpy()
+    w2 = next(net.module2_.parameters()).detach().numpy()
+    assert not np.allclose(w1, w2)
+    a = ELRPlusClassifier(**SMALL).fit(X, y).predict_proba(X)
+    b = ELRPlusClassifier(**SMALL).fit(X, y).predict_proba(X)
+    assert_array_equal(a, b)
+
+
+def test_without_weight_averaging_the_average_is_the_live_network(data):
+    X, y = data
+    net = ELRPlusClassifier(**SMALL, ema_decay=0.0).fit(X, y)
+    for live, average in [(net.module_, net.ema_), (net.module2_, net.ema2_)]:
+        for p, q in zip(live.parameters(), average.parameters()):
+            assert_array_equal(p.detach().numpy(), q.numpy())
+            assert not q.requires_grad
+    optimized = {id(p) for g in net.optimizer_.param_groups for p in g["params"]}
+    assert optimized == {id(p) for p in net.module_.parameters()}
+
+
+@pytest.mark.parametrize("params", [dict(n_networks=1), dict(mixup=False)])
+def test_ablations_train(data, params):
+    X, y = data
+    net = ELRPlusClassifier(**SMALL, **params).fit(X, y)
+    assert net.targets_.shape[0] == params.get("n_networks", 2)
+    assert net.score(X, y) > 0.5
+
+
+def test_ema_update_averages_parameters_and_copies_batchnorm_buffers():
+    live = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
+    average = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
+    live(torch.randn(8, 3))  # moves live's running statistics
+    before = [p.detach().clone() for p in average.parameters()]
+    ema_update(average, live, 0.9)
+    for old, new, p in zip(before, average.parameters(), live.parameters()):
+        assert_allclose(new.detach(), 0.9 * old + 0.1 * p.detach(), rtol=1e-6)
+    assert_allclose(average[1].running_mean, live[1].running_mean)
+
+
+def test_sigmoid_rampup_matches_the_paper():
+    assert sigmoid_rampup(0, 10) == pytest.approx(np.exp(-5))
+    assert sigmoid_rampup(5, 10) == pytest.approx(np.exp(-5 * 0.25))
+    assert sigmoid_rampup(10, 10) == sigmoid_rampup(50, 10) == 1.0
+    assert sigmoid_rampup(0, 0) == 1.0
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"mixup_alpha": 0.0}, "mixup_alpha == 0.0, must be > 0"),
+        ({"mixup_alpha": -1.0}, "mixup_alpha == -1.0, must be > 0"),
+        ({"ema_decay": 1.0}, "ema_decay == 1.0, must be < 1"),
+        ({"ema_decay": -0.1}, "ema_decay == -0.1, must be >= 0"),
+        ({"n_networks": 3}, "n_networks == 3, must be <= 2"),
+        ({"lam": -1.0}, "lam == -1.0, must be >= 0"),
+        ({"beta": 1.0}, "beta == 1.0, must be < 1"),
+        ({"ema_rampup": -1}, "ema_rampup == -1, must be >= 0"),
+    ],
+)
+def test_bad_parameters(data, params, match):
+    X, y = data
+    with pytest.raises(ValueError, match=match):
+        ELRPlusClassifier(**params).fit(X, y)
+
+
+def test_bad_input(data):
+    X, y = data
+    X_nan = X.copy()
+    X_nan[3, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        ELRPlusClassifier(**SMALL).fit(X_nan, y)
+    net = ELRPlusClassifier(**SMALL).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        net.predict(X[:, :5])
+
+
+def test_grid_search_clone_pickle_and_validation_split(data):
+    skorch = pytest.importorskip("skorch")
+    X, y = data
+    search = GridSearchCV(
+        ELRPlusClassifier(**{**SMALL, "max_epochs": 2}), {"lam": [1.0, 3.0], "beta": [0.7]},
+        cv=2,
+    )  # fmt: skip
+    search.fit(X, y)
+    fitted = search.best_estimator_
+    restored = pickle.loads(pickle.dumps(fitted))
+    assert_array_equal(restored.predict(X), fitted.predict(X))
+    assert not clone(fitted).initialized_
+    split = skorch.dataset.ValidSplit(0.25, stratified=True, random_state=0)
+    net = ELRPlusClassifier(**SMALL, train_split=split).fit(X, y)
+    held_out = net.targets_[0].sum(axis=1) == 0
+    assert held_out.sum() == pytest.approx(100, abs=2)
+    assert 0.3 < net.history[-1, "valid_acc"] <= 1
