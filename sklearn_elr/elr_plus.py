@@ -80,6 +80,9 @@ class ELRPlusClassifier(NoisyLabelClassifier):
     classes_ : ndarray of shape (n_classes,)
     targets_ : ndarray of shape (n_networks, n_samples, n_classes)
         Final targets of each network, rows in the order of the training ``X``.
+    label_quality_, label_issues_ : ndarray of shape (n_samples,)
+        As in :class:`~sklearn_elr.NoisyLabelClassifier`, from the mean of the
+        networks' targets.
     module_, module2_ : torch modules
         The live networks (``module2_`` with two networks).
     ema_, ema2_ : torch modules
@@ -195,6 +198,9 @@ class ELRPlusClassifier(NoisyLabelClassifier):
     @property
     def targets_(self):
         return self.criterion_.targets.detach().cpu().numpy()
+
+    def _final_targets(self):
+        return self.targets_.mean(axis=0)  # both networks' views of each row
 
     # -- training -----------------------------------------------------------
 

@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._elr_numpy import log_softmax, softmax
 from ._linear_solver import OPTIMIZERS, fit_linear_elr
+from .diagnostics import label_quality_from_targets
 from ._validation import check_lam_beta, check_positive_int, check_sample_weight
 
 
@@ -74,6 +75,12 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
         Shuffles the mini-batches (unused with full-batch training).
     verbose : int, default=0
         Print the loss of every epoch when positive.
+    callback : callable or None, default=None
+        Called after every epoch as ``callback(estimator, epoch, coef,
+        intercept)`` with the current parameters in the solver's layout
+        (``coef`` of shape (n_features, n_classes)); a returned dict is added
+        to that epoch's record in ``history_``. See
+        :class:`~sklearn_elr.diagnostics.LinearMemorizationMonitor`.
 
     Attributes
     ----------
@@ -91,6 +98,15 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
     loss_curve_ : list of float
         Training objective per epoch (ELR makes it negative once targets are
         confident; that is expected).
+    history_ : list of dict
+        One record per epoch: ``epoch``, ``loss`` and what ``callback``
+        returned.
+    label_quality_ : ndarray of shape (n_samples,)
+        The final target's probability of each given label (low: likely a
+        wrong label); rank by it.
+    label_issues_ : ndarray of shape (n_samples,) of bool
+        True where the target's most likely class differs from the given
+        label.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -136,6 +152,7 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
         warm_start=False,
         random_state=None,
         verbose=0,
+        callback=None,
     ):
         self.lam = lam
         self.beta = beta
@@ -151,6 +168,7 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
+        self.callback = callback
 
     def _check_params(self):
         check_lam_beta(self.lam, self.beta)
@@ -169,6 +187,8 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
         check_positive_int(self.n_iter_no_change, "n_iter_no_change")
         if self.tol is not None:
             check_scalar(self.tol, "tol", Real, min_val=0.0)
+        if self.callback is not None and not callable(self.callback):
+            raise ValueError(f"callback must be callable or None, got {self.callback!r}.")
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model on (possibly noisy) labels.
@@ -216,7 +236,16 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
             classes, n_samples, n_features, dtype
         )
         rng = check_random_state(self.random_state)
-        callback = self._print_progress if self.verbose else None
+        history = []
+
+        def on_epoch(epoch, loss, coef, intercept, targets):
+            record = {"epoch": epoch + 1, "loss": loss}
+            if self.callback is not None:
+                record.update(self.callback(self, epoch, coef, intercept) or {})
+            history.append(record)
+            if self.verbose:
+                print(f"Epoch {epoch + 1}, loss = {loss:.6f}")
+
         n_iter, loss_curve = fit_linear_elr(
             X, y_idx, weight, coef, intercept, targets,
             lam=float(self.lam), beta=float(self.beta), alpha=float(self.alpha),
@@ -224,7 +253,7 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
             learning_rate=float(self.learning_rate),
             batch_size=self._batch_size(n_samples),
             max_iter=self.max_iter, tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change, rng=rng, callback=callback,
+            n_iter_no_change=self.n_iter_no_change, rng=rng, callback=on_epoch,
         )  # fmt: skip
         if n_iter == self.max_iter and self.tol is not None:
             warnings.warn(
@@ -242,8 +271,10 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
             self.coef_ = np.ascontiguousarray(coef.T)
             self.intercept_ = intercept
         self.targets_ = targets
+        self.label_quality_, self.label_issues_ = label_quality_from_targets(targets, y_idx)
         self.n_iter_ = n_iter
         self.loss_curve_ = loss_curve
+        self.history_ = history
         return self
 
     def _batch_size(self, n_samples):
@@ -277,10 +308,6 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
         if self.targets_.shape == targets.shape:
             targets[:] = self.targets_
         return coef, intercept, targets
-
-    @staticmethod
-    def _print_progress(epoch, loss, coef, intercept, targets):
-        print(f"Epoch {epoch + 1}, loss = {loss:.6f}")
 
     def decision_function(self, X):
         """Logits of each class (log-odds of ``classes_[1]`` when binary).

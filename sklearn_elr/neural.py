@@ -32,6 +32,7 @@ except ImportError as exc:  # pragma: no cover - exercised without torch only
 
 from ._elr_torch import MLP, CELoss, ELRLoss, GCELoss, SCELoss
 from ._validation import check_lam_beta
+from .diagnostics import label_quality_from_targets
 
 __all__ = ["NoisyLabelClassifier", "MLP"]
 
@@ -174,6 +175,11 @@ class NoisyLabelClassifier(NeuralNetClassifier):
     targets_ : ndarray of shape (n_samples, n_classes)
         Final ELR targets, rows in the order of the training ``X`` (``loss="elr"``
         only).
+    label_quality_ : ndarray of shape (n_samples,)
+        The target's probability of each given label (``loss="elr"``); low
+        means likely wrong. NaN for rows held out by ``train_split``.
+    label_issues_ : ndarray of shape (n_samples,) of bool
+        ``argmax(targets_) != y`` (``loss="elr"``).
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         When ``X`` is a DataFrame with string column names.
@@ -334,7 +340,19 @@ class NoisyLabelClassifier(NeuralNetClassifier):
         with self._device_resolved(), _seeded_torch(seed, self.device):
             self.data_generator_ = torch.Generator().manual_seed(seed)
             super().fit(data, y_encoded, **fit_params)
+        self._record_label_quality(y_encoded)
         return self
+
+    def _record_label_quality(self, y_encoded):
+        """``label_quality_`` and ``label_issues_`` from the final targets."""
+        targets = self._final_targets()
+        if targets is not None:
+            self.label_quality_, self.label_issues_ = label_quality_from_targets(
+                targets, y_encoded
+            )
+
+    def _final_targets(self):
+        return self.targets_ if self.loss == "elr" else None
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Continue training on the same rows as the first fit.
@@ -366,6 +384,7 @@ class NoisyLabelClassifier(NeuralNetClassifier):
             )
         with self._device_resolved():
             super().partial_fit(data, y_encoded, **fit_params)
+        self._record_label_quality(y_encoded)
         return self
 
     def initialize_module(self):

@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""skorch callbacks for the network estimators (imports torch and skorch)."""
+
+import numpy as np
+import torch
+from skorch.callbacks import Callback
+
+from .diagnostics import memorization_scores
+
+__all__ = ["MemorizationMonitor"]
+
+
+def _training_rows(dataset):
+    """Positions, rows of X and encoded labels of skorch's training dataset."""
+    rows = None
+    while isinstance(dataset, torch.utils.data.Subset):
+        indices = np.asarray(dataset.indices)
+        rows = indices if rows is None else indices[rows]
+        dataset = dataset.dataset
+    if rows is None:
+        rows = np.arange(len(dataset))
+    return rows, dataset.X[rows], np.asarray(dataset.y)[rows]
+
+
+class MemorizationMonitor(Callback):
+    """Record early learning and memorization in ``net.history`` every epoch.
+
+    For a single fit of :class:`~sklearn_elr.NoisyLabelClassifier` or
+    :class:`~sklearn_elr.ELRPlusClassifier` whose clean labels are known (a
+    simulation). After each epoch it predicts the training rows (eval mode)
+    and records :func:`~sklearn_elr.diagnostics.memorization_scores`:
+    ``wrong_to_true``, ``memorized`` and ``clean_acc``, plus ``test_acc`` on
+    an optional clean held-out set. ``y_clean`` is aligned with the ``X``
+    given to ``fit``, so the monitor is not meant for cross-validation.
+
+    Parameters
+    ----------
+    y_clean : array-like of shape (n_samples,)
+        True labels of the training rows, in the order of ``X``.
+    X_test, y_test : array-like, default=None
+    every : int, default=1
+        Record every ``every`` epochs (and the first).
+    """
+
+    def __init__(self, y_clean, X_test=None, y_test=None, every=1):
+        self.y_clean = y_clean
+        self.X_test = X_test
+        self.y_test = y_test
+        self.every = every
+
+    def on_epoch_end(self, net, dataset_train=None, **kwargs):
+        epoch = len(net.history)
+        if (epoch - 1) % self.every:
+            return
+        rows, X_rows, y_encoded = _training_rows(dataset_train)
+        scores = memorization_scores(
+            net.predict(X_rows), net.classes_[y_encoded], np.asarray(self.y_clean)[rows]
+        )
+        if self.X_test is not None:
+            scores["test_acc"] = float(np.mean(net.predict(self.X_test) == np.asarray(self.y_test)))
+        for key, value in scores.items():
+            net.history.record(key, value)
