@@ -26,7 +26,11 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[benchmarks]"
 	$(BIN)/python benchmarks/bench_linear.py
+	$(BIN)/python benchmarks/bench_network.py
+	$(BIN)/python benchmarks/bench_elr_plus.py
+	$(BIN)/python benchmarks/bench_diagnostics.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

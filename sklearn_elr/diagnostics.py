@@ -90,8 +90,9 @@ class LinearMemorizationMonitor:
         Their true values.
     X_test, y_test : array-like, default=None
         Optional clean held-out set.
-    every : int, default=1
-        Record every ``every`` epochs (and the first).
+    every : int or array-like of int, default=1
+        Record every ``every`` epochs (and the first), or at the listed
+        (1-based) epochs, e.g. log-spaced ones for a long run.
     """
 
     def __init__(self, X, y_given, y_clean, X_test=None, y_test=None, every=1):
@@ -103,7 +104,10 @@ class LinearMemorizationMonitor:
         self.every = every
 
     def __call__(self, estimator, epoch, coef, intercept):
-        if epoch % self.every and epoch != 0:
+        if np.ndim(self.every):
+            if epoch + 1 not in set(np.asarray(self.every).tolist()):
+                return None
+        elif epoch % self.every and epoch != 0:
             return None
         classes = np.unique(self.y_given)
 
