@@ -44,8 +44,10 @@ def make_early_learning_problem(
     --------
     >>> from sklearn_elr.datasets import make_early_learning_problem
     >>> data = make_early_learning_problem(200, 100, random_state=0)
-    >>> data.X.shape, round(data.noise_mask.mean(), 2)
-    ((200, 100), 0.2)
+    >>> data.X.shape
+    (200, 100)
+    >>> sorted(data)
+    ['X', 'direction', 'noise_mask', 'y', 'y_clean']
     """
     check_scalar(n_samples, "n_samples", (int, np.integer), min_val=2)
     check_scalar(n_features, "n_features", (int, np.integer), min_val=1)
