@@ -175,13 +175,6 @@ class ELRPlusClassifier(NoisyLabelClassifier):
             self.ema2_ = copy.deepcopy(self.module2_).requires_grad_(False)
         return self
 
-    def _module_kwargs(self):
-        kwargs = self.get_params_for("module")
-        if self.module is MLP:
-            kwargs.setdefault("n_features", self.n_inputs_)
-            kwargs.setdefault("n_classes", len(self.classes_))
-        return kwargs
-
     def initialize_criterion(self):
         self.criterion_ = ELRPlusLoss(self.n_networks, self.n_train_samples_, len(self.classes_))
         return self

@@ -387,14 +387,18 @@ class NoisyLabelClassifier(NeuralNetClassifier):
         self._record_label_quality(y_encoded)
         return self
 
-    def initialize_module(self):
+    def _module_kwargs(self):
+        """``module__*`` parameters, plus the data's sizes for the default MLP."""
         kwargs = self.get_params_for("module")
         if self.module is MLP:
             if not hasattr(self, "n_inputs_"):
                 raise ValueError("The default MLP is sized from the data: call fit.")
             kwargs.setdefault("n_features", self.n_inputs_)
             kwargs.setdefault("n_classes", len(self.classes_))
-        self.module_ = self.initialized_instance(self.module, kwargs)
+        return kwargs
+
+    def initialize_module(self):
+        self.module_ = self.initialized_instance(self.module, self._module_kwargs())
         return self
 
     def initialize_criterion(self):

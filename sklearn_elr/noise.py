@@ -198,8 +198,6 @@ class _BaseNoise(BaseEstimator):
     override ``_corrupt`` when the noise depends on the features.
     """
 
-    _classes_param = None
-
     def fit(self, X, y):
         """Corrupt ``y`` and record the mask, realised matrix and rate.
 
