@@ -260,6 +260,7 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
                 f"LinearELRClassifier stopped at max_iter={self.max_iter} epochs "
                 "before the loss settled; increase max_iter.",
                 ConvergenceWarning,
+                stacklevel=2,
             )
 
         self.classes_ = classes

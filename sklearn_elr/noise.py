@@ -16,7 +16,6 @@ The number of rows never changes, so ``sample_weight`` and other per-row data
 stay aligned.
 """
 
-from numbers import Real
 
 import numpy as np
 import pandas as pd

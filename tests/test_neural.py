@@ -92,7 +92,7 @@ def test_baseline_losses_train_and_have_no_targets(data, loss):
     net = NoisyLabelClassifier(**SMALL, loss=loss).fit(X, y)
     assert net.score(X, y) > 0.5
     with pytest.raises(AttributeError, match="loss='elr' only"):
-        net.targets_
+        _ = net.targets_
 
 
 def test_elr_memorizes_fewer_noisy_labels_than_ce(data):
