@@ -263,9 +263,17 @@ class NoisyLabelClassifier(NeuralNetClassifier):
         )  # fmt: skip
 
     def _prepare_fit(self, X, y, reset):
+        # Checked before any fitted attribute is set: a refused fit leaves
+        # the estimator as it was.
+        name = type(self).__name__
+        if isinstance(X, torch.utils.data.Dataset):
+            raise TypeError(
+                f"{name}.fit needs array-like X: the ELR targets are indexed by row. "
+                "Pass the data as an array (images as (n, C, H, W))."
+            )
         X = self._validate_X(X, reset=reset)
         if y is None:
-            raise ValueError("NoisyLabelClassifier requires y to be passed, but the target y is None.")
+            raise ValueError(f"{name} requires y to be passed, but the target y is None.")
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         if len(y) != len(X):
@@ -276,7 +284,7 @@ class NoisyLabelClassifier(NeuralNetClassifier):
             encoder = LabelEncoder().fit(y if self.classes is None else self.classes)
             if len(encoder.classes_) < 2:
                 raise ValueError(
-                    "NoisyLabelClassifier needs samples of at least 2 classes in the "
+                    f"{name} needs samples of at least 2 classes in the "
                     f"data, but the data contains only one class: {encoder.classes_[0]!r}."
                 )
             self.label_encoder_ = encoder
@@ -286,11 +294,6 @@ class NoisyLabelClassifier(NeuralNetClassifier):
         if unknown:
             raise ValueError(f"y contains labels {sorted(unknown, key=str)} not in classes_.")
         y_encoded = self.label_encoder_.transform(y).astype(np.int64)
-        if isinstance(X, torch.utils.data.Dataset):
-            raise TypeError(
-                "fit needs array-like X: the ELR targets are indexed by row. "
-                "Pass the data as an array (images as (n, C, H, W))."
-            )
         return {"X": X, _INDEX: np.arange(len(X))}, y_encoded
 
     @property

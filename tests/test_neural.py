@@ -272,3 +272,12 @@ def test_import_error_names_the_extra(monkeypatch):
         importlib.import_module("sklearn_elr.neural")
     monkeypatch.undo()
     assert importlib.import_module("sklearn_elr.neural").NoisyLabelClassifier is NoisyLabelClassifier
+
+
+def test_torch_dataset_is_refused_before_any_state_is_set(data):
+    X, y = data
+    dataset = torch.utils.data.TensorDataset(torch.as_tensor(X), torch.as_tensor(y))
+    net = NoisyLabelClassifier(**SMALL)
+    with pytest.raises(TypeError, match="indexed by row"):
+        net.fit(dataset, y)
+    assert not hasattr(net, "label_encoder_") and not hasattr(net, "n_features_in_")
