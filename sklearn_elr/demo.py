@@ -25,7 +25,7 @@ SEED = 0
 def _models():
     models = {
         "LogisticRegression": LogisticRegression(max_iter=1000),
-        "LinearELRClassifier": LinearELRClassifier(),
+        "LinearELRClassifier": LinearELRClassifier(random_state=SEED),
     }
     try:  # the network estimators need torch and skorch
         from sklearn_elr.neural import NoisyLabelClassifier
