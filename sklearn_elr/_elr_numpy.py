@@ -189,7 +189,7 @@ def elr_penalty_grad(probs, targets):
     return probs * (_row_dot(u, probs)[:, None] - u) * scale[:, None]
 
 
-def elr_step(logits, y, targets, lam, weight, beta=None):
+def elr_step(logits, y, targets, lam, weight, beta=None, reduce=True):
     """Fused forward/backward of the ELR loss on one block of rows.
 
     Computes what :func:`cross_entropy`, :func:`update_targets`,
@@ -206,17 +206,22 @@ def elr_step(logits, y, targets, lam, weight, beta=None):
     y : ndarray of shape (n_samples,) of int
     targets : ndarray of shape (n_samples, n_classes)
         Updated in place when ``beta`` is not None.
-    lam : float
+    lam : float or ndarray of shape (n_samples,)
+        One λ for all rows, or one per row (several models trained side by
+        side, see ``_linear_solver``).
     weight : ndarray of shape (n_samples,)
         Per-example weight of the loss (e.g. ``sample_weight / sum``).
     beta : float or None, default=None
         None leaves the targets unchanged.
+    reduce : bool, default=True
+        False returns the per-row terms ``weight_i * CE_i`` and
+        ``weight_i * log(1 - <clip(p_i), t_i>)`` instead of their sums.
 
     Returns
     -------
-    ce : float
+    ce : float or ndarray of shape (n_samples,)
         ``sum_i weight_i * CE_i``.
-    penalty : float
+    penalty : float or ndarray of shape (n_samples,)
         ``sum_i weight_i * log(1 - <clip(p_i), t_i>)``.
     """
     rows = np.arange(logits.shape[0])
@@ -241,6 +246,8 @@ def elr_step(logits, y, targets, lam, weight, beta=None):
     u += (weight - _row_dot(u, probs))[:, None]
     probs *= u
     probs[rows, y] -= weight
+    if not reduce:
+        return weight * ce, weight * np.log1p(-inner)
     return float(weight @ ce), float(weight @ np.log1p(-inner))
 
 

@@ -11,11 +11,12 @@ import numpy as np
 from sklearn.utils import check_scalar
 
 
-def check_lam_beta(lam, beta):
-    """Validate ELR's ``lam`` (>= 0) and ``beta`` (in [0, 1))."""
-    check_scalar(lam, "lam", Real, min_val=0.0)
+def check_lam_beta(lam, beta, name="lam"):
+    """Validate ELR's ``lam`` (>= 0, finite) and ``beta`` (in [0, 1))."""
+    check_scalar(lam, name, Real, min_val=0.0)
+    check_finite(lam, name)
     check_scalar(beta, "beta", Real, min_val=0.0, max_val=1.0, include_boundaries="left")
-    _check_finite(lam, "lam")
+    check_finite(beta, "beta")
 
 
 def check_rate(rate, name="rate"):
@@ -32,7 +33,8 @@ def check_positive_int(value, name, allow_none=False):
     return int(value)
 
 
-def _check_finite(value, name):
+def check_finite(value, name):
+    """Refuse NaN and infinity, naming the parameter."""
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value!r}.")
 

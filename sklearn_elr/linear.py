@@ -12,12 +12,31 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
+from sklearn.model_selection import (
+    KFold,
+    ShuffleSplit,
+    StratifiedKFold,
+    StratifiedShuffleSplit,
+    check_cv,
+)
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._elr_numpy import log_softmax, softmax
-from ._linear_solver import OPTIMIZERS, fit_linear_elr
+from ._linear_solver import OPTIMIZERS, default_learning_rate, fit_linear_elr
 from .diagnostics import label_quality_from_targets
-from ._validation import check_lam_beta, check_positive_int, check_sample_weight
+from ._validation import (
+    check_finite,
+    check_lam_beta,
+    check_positive_int,
+    check_sample_weight,
+)
+
+#: From this many rows, ``cv="auto"`` holds out 10 % once instead of 5 folds.
+_HOLDOUT_FROM = 10_000
+
+
+def _is_auto(value):
+    return isinstance(value, str) and value == "auto"
 
 
 class LinearELRClassifier(ClassifierMixin, BaseEstimator):
@@ -34,52 +53,73 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    lam : float, default=3.0
+    lam : float or "auto", default="auto"
         Strength λ of the ELR term; ``lam=0`` is plain softmax regression.
+        ``"auto"`` chooses λ among ``lams``, and the number of epochs, by
+        held-out accuracy on the given (noisy) labels over the splits of
+        ``cv``, then refits on all rows: ELR where it helps, plain training
+        where it does not (see the :ref:`robustness benchmark <robustness>`).
+        With a float, training runs until the predictions settle.
+    lams : sequence of float, default=(0.0, 1.0, 3.0)
+        Candidates for ``lam="auto"``. They train side by side, sharing
+        every pass over ``X``. Ties within one held-out example go to the
+        smaller λ.
+    cv : int, cross-validation generator, iterable or "auto", default="auto"
+        Splits for ``lam="auto"``, as in :func:`~sklearn.model_selection.check_cv`.
+        ``"auto"``: 5 stratified folds below 10,000 rows, one stratified
+        10 % hold-out from there.
     beta : float, default=0.7
         Momentum β of the per-example targets, in [0, 1).
-    alpha : float, default=1e-2
-        L2 penalty ``alpha / 2 * ||coef||^2`` added to the mean loss. The
-        intercept is not penalised.
+    alpha : float or "auto", default="auto"
+        L2 penalty ``alpha / 2 * ||V||^2`` on the coefficients ``V`` of the
+        standardised features, added to the mean loss (the intercept is not
+        penalised). ``"auto"`` is ``1 / sum(sample_weight)``, the penalty of
+        ``LogisticRegression(C=1)`` after a StandardScaler.
     fit_intercept : bool, default=True
         Whether to learn an intercept.
-    solver : {"adam", "sgd"}, default="adam"
-        ``"adam"`` needs no step-size tuning on standardised features;
-        ``"sgd"`` is plain gradient descent with a constant step, the setting
-        of the paper's theory.
-    learning_rate : float, default=0.01
-        Step size of the solver. The defaults were chosen on digits with 40 %
-        label noise (``benchmarks/bench_linear.py``).
+    solver : {"nesterov", "gd", "adam"}, default="nesterov"
+        ``"nesterov"``: full-batch gradient descent with Nesterov momentum
+        (0.9) in standardised coordinates, so the scale of ``X`` does not
+        matter. ``"gd"``: plain gradient descent on the raw features, the
+        setting of the paper's theory. ``"adam"``: Adam on mini-batches in
+        standardised coordinates (it reaches memorization in high
+        dimension before the targets accumulate; not recommended there).
+    learning_rate : float or "auto", default="auto"
+        Step size. ``"auto"``: ``1 / L`` for the gradient-descent solvers,
+        with ``L`` an upper estimate of the curvature of the cross-entropy
+        (from a few power iterations on ``X``, no copy); 0.01 for Adam.
     batch_size : int, "auto" or None, default="auto"
-        Rows per gradient step. ``"auto"`` uses ``n_samples // 50`` clipped to
-        [32, 4096]: about 50 steps per epoch, so the model learns between two
-        updates of the targets, as a network does within an epoch. None trains
-        on the full batch: one step per epoch, the paper's theory setting and
-        the fastest epoch, but the targets then follow the model step by step
-        and ELR can lock in half-learned predictions.
-    max_iter : int, default=200
+        Rows per gradient step. ``"auto"``: the full batch for the
+        gradient-descent solvers; ``n_samples // 50`` clipped to
+        [32, 4096] for Adam. None is the full batch.
+    max_iter : int, default=300
         Maximum number of epochs. Each epoch updates every target once.
-    tol : float or None, default=1e-4
-        Training stops when the epoch loss has not improved by at least
-        ``tol`` for ``n_iter_no_change`` epochs. None disables the rule.
+    tol : float or None, default=1e-3
+        With a float ``lam``: training stops once the predicted
+        probabilities change by less than ``tol`` per epoch (mean total
+        variation over the training rows) for ``n_iter_no_change`` epochs.
+        The ELR loss itself keeps falling as the targets sharpen, so it is
+        no stopping signal. None runs ``max_iter`` epochs.
     n_iter_no_change : int, default=10
-        Patience of the ``tol`` rule.
+        Patience of the ``tol`` rule, and of early stopping on held-out
+        accuracy with ``lam="auto"`` (a gain below 0.1 point does not
+        count).
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplied into ``sample_weight``;
         ``"balanced"`` uses ``n_samples / (n_classes * bincount(y))``.
     warm_start : bool, default=False
-        Reuse the previous ``coef_`` and ``intercept_`` as initialisation, and
-        ``targets_`` when the new ``X`` has as many rows (it is assumed to hold
-        the same examples in the same order).
+        Reuse the previous ``coef_`` and ``intercept_`` as initialisation of
+        the final fit, and ``targets_`` when the new ``X`` has as many rows
+        (it is assumed to hold the same examples in the same order).
     random_state : int, RandomState instance or None, default=None
-        Shuffles the mini-batches (unused with full-batch training).
+        Draws the splits of ``cv="auto"`` and shuffles Adam's mini-batches.
     verbose : int, default=0
-        Print the loss of every epoch when positive.
+        Print the loss of every epoch of the final fit when positive.
     callback : callable or None, default=None
-        Called after every epoch as ``callback(estimator, epoch, coef,
-        intercept)`` with the current parameters in the solver's layout
-        (``coef`` of shape (n_features, n_classes)); a returned dict is added
-        to that epoch's record in ``history_``. See
+        Called after every epoch of the final fit as ``callback(estimator,
+        epoch, coef, intercept)`` with the current parameters in the
+        solver's layout (``coef`` of shape (n_features, n_classes)); a
+        returned dict is added to that epoch's record in ``history_``. See
         :class:`~sklearn_elr.diagnostics.LinearMemorizationMonitor`.
 
     Attributes
@@ -93,10 +133,15 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
         Intercepts, laid out as ``coef_``.
     targets_ : ndarray of shape (n_samples, n_classes)
         Final per-example soft targets, rows in the order of the training ``X``.
+    lam_ : float
+        The λ of the final model (``lam`` itself unless ``lam="auto"``).
+    cv_scores_ : ndarray of shape (n_epochs, len(lams))
+        With ``lam="auto"``: mean held-out accuracy (on the given labels) of
+        each candidate after each epoch.
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs of the final fit.
     loss_curve_ : list of float
-        Training objective per epoch (ELR makes it negative once targets are
+        Training objective per epoch of the final fit (ELR makes it negative once targets are
         confident; that is expected).
     history_ : list of dict
         One record per epoch: ``epoch``, ``loss`` and what ``callback``
@@ -131,6 +176,8 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
     >>> clf = LinearELRClassifier(random_state=0).fit(X, y)
     >>> clf.predict(X[:2])
     array([0, 0])
+    >>> clf.lam_ in clf.lams
+    True
     >>> clf.targets_.shape
     (150, 3)
     """
@@ -138,15 +185,17 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         *,
-        lam=3.0,
+        lam="auto",
+        lams=(0.0, 1.0, 3.0),
+        cv="auto",
         beta=0.7,
-        alpha=1e-2,
+        alpha="auto",
         fit_intercept=True,
-        solver="adam",
-        learning_rate=0.01,
+        solver="nesterov",
+        learning_rate="auto",
         batch_size="auto",
-        max_iter=200,
-        tol=1e-4,
+        max_iter=300,
+        tol=1e-3,
         n_iter_no_change=10,
         class_weight=None,
         warm_start=False,
@@ -155,6 +204,8 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
         callback=None,
     ):
         self.lam = lam
+        self.lams = lams
+        self.cv = cv
         self.beta = beta
         self.alpha = alpha
         self.fit_intercept = fit_intercept
@@ -171,27 +222,50 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
         self.callback = callback
 
     def _check_params(self):
-        check_lam_beta(self.lam, self.beta)
-        check_scalar(self.alpha, "alpha", Real, min_val=0.0)
-        check_scalar(
-            self.learning_rate, "learning_rate", Real, min_val=0.0,
-            include_boundaries="neither",
-        )  # fmt: skip
+        """Validate the parameters; return the candidate values of λ."""
+        if _is_auto(self.lam):
+            lams = np.array(self.lams, dtype=np.float64, ndmin=1)
+            if lams.ndim != 1 or lams.size == 0:
+                raise ValueError(f"lams must be a non-empty list of floats, got {self.lams!r}.")
+            for value in lams:
+                check_lam_beta(value, self.beta, name="lams")
+            lams = np.unique(lams)  # sorted: ties go to the weaker λ
+        elif isinstance(self.lam, str):
+            raise ValueError(f"lam must be a float >= 0 or 'auto', got {self.lam!r}.")
+        else:
+            check_lam_beta(self.lam, self.beta)
+            lams = np.array([float(self.lam)])
+        if not _is_auto(self.alpha):
+            check_scalar(self.alpha, "alpha", Real, min_val=0.0)
+            check_finite(self.alpha, "alpha")
+        if not _is_auto(self.learning_rate):
+            check_scalar(
+                self.learning_rate, "learning_rate", Real, min_val=0.0,
+                include_boundaries="neither",
+            )  # fmt: skip
+            check_finite(self.learning_rate, "learning_rate")
         if self.solver not in OPTIMIZERS:
             raise ValueError(
                 f"solver must be one of {sorted(OPTIMIZERS)}, got {self.solver!r}."
             )
-        if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
+        if not _is_auto(self.batch_size):
             check_positive_int(self.batch_size, "batch_size", allow_none=True)
         check_positive_int(self.max_iter, "max_iter")
         check_positive_int(self.n_iter_no_change, "n_iter_no_change")
         if self.tol is not None:
             check_scalar(self.tol, "tol", Real, min_val=0.0)
+            check_finite(self.tol, "tol")
         if self.callback is not None and not callable(self.callback):
             raise ValueError(f"callback must be callable or None, got {self.callback!r}.")
+        return lams
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model on (possibly noisy) labels.
+
+        With ``lam="auto"`` every value of ``lams`` trains side by side on
+        each cross-validation split, the value and the number of epochs with
+        the best held-out accuracy (on the given, noisy labels) are kept, and
+        the model is refit on all rows with them.
 
         Parameters
         ----------
@@ -207,7 +281,7 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
         self : LinearELRClassifier
             Fitted estimator.
         """
-        self._check_params()
+        lams = self._check_params()
         X, y = validate_data(
             self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
             order="C",
@@ -229,13 +303,30 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
         if self.class_weight is not None:
             per_class = compute_class_weight(self.class_weight, classes=classes, y=y)
             weight *= per_class[y_idx]
-        weight /= weight.sum()
-        weight = weight.astype(dtype)
-
-        coef, intercept, targets = self._initial_state(
-            classes, n_samples, n_features, dtype
-        )
+        total = weight.sum()
+        if not np.isfinite(total):
+            raise ValueError("sample_weight is too large: its sum overflows.")
+        # LogisticRegression(C=1)'s penalty, for the mean loss.
+        alpha = 1.0 / total if _is_auto(self.alpha) else float(self.alpha)
         rng = check_random_state(self.random_state)
+        learning_rate = (
+            default_learning_rate(X, weight / total, alpha, self.fit_intercept, self.solver)
+            if _is_auto(self.learning_rate)
+            else float(self.learning_rate)
+        )
+        fit_options = dict(
+            beta=float(self.beta), alpha=alpha, fit_intercept=self.fit_intercept,
+            solver=self.solver, learning_rate=learning_rate,
+            batch_size=self._batch_size(n_samples), n_iter_no_change=self.n_iter_no_change,
+        )  # fmt: skip
+
+        if _is_auto(self.lam):
+            lam, max_iter, cv_scores = self._select(X, y_idx, weight, lams, rng, fit_options)
+            tol = None  # the number of epochs was chosen on held-out rows
+        else:
+            lam, max_iter, tol, cv_scores = lams[0], self.max_iter, self.tol, None
+
+        coef, intercept, targets = self._initial_state(classes, n_samples, n_features, dtype)
         history = []
 
         def on_epoch(epoch, loss, coef, intercept, targets):
@@ -246,19 +337,15 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
             if self.verbose:
                 print(f"Epoch {epoch + 1}, loss = {loss:.6f}")
 
-        n_iter, loss_curve = fit_linear_elr(
-            X, y_idx, weight, coef, intercept, targets,
-            lam=float(self.lam), beta=float(self.beta), alpha=float(self.alpha),
-            fit_intercept=self.fit_intercept, solver=self.solver,
-            learning_rate=float(self.learning_rate),
-            batch_size=self._batch_size(n_samples),
-            max_iter=self.max_iter, tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change, rng=rng, callback=on_epoch,
+        result = fit_linear_elr(
+            X, y_idx, (weight / total).astype(dtype), coef, intercept, targets,
+            lams=[lam], max_iter=max_iter, tol=tol, rng=rng, callback=on_epoch,
+            **fit_options,
         )  # fmt: skip
-        if n_iter == self.max_iter and self.tol is not None:
+        if tol is not None and not result["converged"]:
             warnings.warn(
                 f"LinearELRClassifier stopped at max_iter={self.max_iter} epochs "
-                "before the loss settled; increase max_iter.",
+                "before its predictions settled; increase max_iter.",
                 ConvergenceWarning,
                 stacklevel=2,
             )
@@ -271,17 +358,87 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
         else:
             self.coef_ = np.ascontiguousarray(coef.T)
             self.intercept_ = intercept
+        self.lam_ = float(lam)
+        if cv_scores is not None:
+            self.cv_scores_ = cv_scores
         self.targets_ = targets
         self.label_quality_, self.label_issues_ = label_quality_from_targets(targets, y_idx)
-        self.n_iter_ = n_iter
-        self.loss_curve_ = loss_curve
+        self.n_iter_ = result["n_iter"]
+        self.loss_curve_ = result["loss"][:, 0].tolist()
         self.history_ = history
         return self
 
+    def _splits(self, X, y_idx, rng):
+        """The (train, validation) index pairs that choose λ and the epochs."""
+        cv = self.cv
+        if _is_auto(cv):
+            n_samples = len(y_idx)
+            smallest = np.bincount(y_idx).min()
+            seed = rng.randint(np.iinfo(np.int32).max)
+            if n_samples < _HOLDOUT_FROM:
+                splitter = (
+                    StratifiedKFold(5, shuffle=True, random_state=seed)
+                    if smallest >= 5
+                    else KFold(5, shuffle=True, random_state=seed)
+                )
+            else:
+                splitter = (
+                    StratifiedShuffleSplit(1, test_size=0.1, random_state=seed)
+                    if smallest >= 2
+                    else ShuffleSplit(1, test_size=0.1, random_state=seed)
+                )
+            return list(splitter.split(X, y_idx))
+        return list(check_cv(cv, y_idx, classifier=True).split(X, y_idx))
+
+    def _select(self, X, y_idx, weight, lams, rng, fit_options):
+        """Choose λ and the number of epochs on held-out rows (noisy labels).
+
+        Every candidate trains on each split's training rows, side by side;
+        the held-out rows are not copied out of ``X``: they take part with a
+        weight of zero. Returns ``(lam, n_epochs, mean_scores)``.
+        """
+        n_samples, n_features = X.shape
+        n_classes = int(y_idx.max()) + 1
+        width = len(lams) * n_classes
+        curves, held_out_mass, n_run = [], 0.0, 0
+        for train, held_out in self._splits(X, y_idx, rng):
+            fold_weight = np.zeros(n_samples)
+            fold_weight[train] = weight[train]
+            val_weight = weight[held_out]
+            if fold_weight.sum() <= 0 or val_weight.sum() <= 0:
+                continue  # a split without weight on one side says nothing
+            coef = np.zeros((n_features, width), dtype=X.dtype)
+            intercept = np.zeros(width, dtype=X.dtype)
+            targets = np.zeros((n_samples, width), dtype=X.dtype)
+            result = fit_linear_elr(
+                X, y_idx, (fold_weight / fold_weight.sum()).astype(X.dtype),
+                coef, intercept, targets, lams=lams, max_iter=self.max_iter, tol=None,
+                rng=rng, validation=(X[held_out], y_idx[held_out], val_weight / val_weight.sum()),
+                **fit_options,
+            )  # fmt: skip
+            scores = result["scores"]
+            n_run = max(n_run, len(scores))
+            held_out_mass += val_weight.sum() / weight.sum() * len(y_idx)
+            # A split that stopped early keeps its last scores for later epochs.
+            padded = np.vstack([scores, np.repeat(scores[-1:], self.max_iter - len(scores), 0)])
+            curves.append(padded)
+        if not curves:
+            raise ValueError("Every cross-validation split has zero total sample_weight on one side.")
+        mean_scores = np.mean(curves, axis=0)[:n_run]
+        # Within one held-out example of the best mean accuracy, prefer the
+        # smaller λ, then the later epoch: the choice closest to plain,
+        # converged training, unless the data clearly say otherwise.
+        slack = len(curves) / max(held_out_mass, 1.0)
+        candidates = np.argwhere(mean_scores >= mean_scores.max() - slack)
+        k = candidates[:, 1].min()
+        epoch = candidates[candidates[:, 1] == k, 0].max()
+        return lams[k], int(epoch) + 1, mean_scores
+
     def _batch_size(self, n_samples):
-        if isinstance(self.batch_size, str):  # "auto"
-            return int(np.clip(n_samples // 50, 32, 4096))
-        return self.batch_size
+        if not _is_auto(self.batch_size):
+            return self.batch_size
+        # Gradient descent takes the whole batch; Adam about 50 steps an epoch.
+        return None if self.solver != "adam" else int(np.clip(n_samples // 50, 32, 4096))
 
     def _initial_state(self, classes, n_samples, n_features, dtype):
         """Zero parameters and targets, or the previous fit's with warm_start."""

@@ -62,7 +62,7 @@ def test_linear_model_reproduces_the_theory():
             train.X, train.y, train.y_clean, test.X, test.y_clean, every=100
         )
         clf = LinearELRClassifier(
-            lam=lam, alpha=0.0, solver="sgd", learning_rate=0.5, batch_size=None,
+            lam=lam, alpha=0.0, solver="gd", learning_rate=0.5, batch_size=None,
             fit_intercept=False, max_iter=800, tol=None, callback=monitor,
         ).fit(train.X, train.y)  # fmt: skip
         records = [r for r in clf.history_ if "memorized" in r]
@@ -75,7 +75,7 @@ def test_linear_model_reproduces_the_theory():
 
 def test_linear_history_and_label_issues(noisy_digits):
     X, _, y_noisy, wrong = noisy_digits
-    clf = LinearELRClassifier(random_state=0, max_iter=50, tol=None).fit(X, y_noisy)
+    clf = LinearELRClassifier(lam=3.0, random_state=0, max_iter=50, tol=None).fit(X, y_noisy)
     assert [r["epoch"] for r in clf.history_] == list(range(1, 51))
     assert_allclose([r["loss"] for r in clf.history_], clf.loss_curve_)
     flagged = clf.label_issues_

@@ -64,7 +64,7 @@ def test_coef_layout_matches_logistic_regression(n_classes):
 
 def test_fitted_targets_are_the_temporal_ensemble(blobs):
     X, y = blobs
-    clf = _fit(X, y, beta=0.7, max_iter=7, tol=None)
+    clf = _fit(X, y, lam=3.0, beta=0.7, max_iter=7, tol=None)
     # Targets start at zero; after k updates their mass is 1 - beta**k.
     assert_allclose(clf.targets_.sum(axis=1), 1 - 0.7**7, rtol=1e-10)
     assert np.all(clf.targets_ >= 0)
@@ -119,10 +119,8 @@ def test_sample_weight_two_equals_a_duplicated_row(blobs):
     X_dup, y_dup = np.vstack([X, X[:10]]), np.concatenate([y, y[:10]])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        weighted = LinearELRClassifier(max_iter=30, batch_size=None).fit(
-            X, y, sample_weight=weights
-        )
-        duplicated = LinearELRClassifier(max_iter=30, batch_size=None).fit(X_dup, y_dup)
+        weighted = LinearELRClassifier(lam=3.0, max_iter=30).fit(X, y, sample_weight=weights)
+        duplicated = LinearELRClassifier(lam=3.0, max_iter=30).fit(X_dup, y_dup)
     assert_allclose(weighted.coef_, duplicated.coef_, rtol=1e-7, atol=1e-10)
 
 
@@ -142,14 +140,14 @@ def test_class_weight_balanced_equals_explicit_sample_weight(blobs):
 
 def test_warm_start_continues_from_previous_fit(blobs):
     X, y = blobs
-    clf = _fit(X, y, max_iter=5, tol=None, warm_start=True, beta=0.5, random_state=0)
+    clf = _fit(X, y, lam=3.0, max_iter=5, tol=None, warm_start=True, beta=0.5, random_state=0)
     first = clf.coef_.copy()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, y)
     # Targets kept their mass from the first fit: 1 - beta**(5 + 5).
     assert_allclose(clf.targets_.sum(axis=1), 1 - 0.5**10, rtol=1e-10)
-    cold = _fit(X, y, max_iter=5, tol=None, beta=0.5, random_state=0)
+    cold = _fit(X, y, lam=3.0, max_iter=5, tol=None, beta=0.5, random_state=0)
     assert_allclose(cold.coef_, first)
     assert not np.allclose(clf.coef_, first)
 
@@ -166,7 +164,7 @@ def test_minibatch_training_is_reproducible_with_random_state(blobs):
 def test_elr_memorizes_fewer_wrong_labels_than_plain_training(noisy_digits):
     X, y_clean, y_noisy, wrong = noisy_digits
     plain = _fit(X, y_noisy, lam=0.0, alpha=0.0, max_iter=300, tol=None, random_state=0)
-    elr = _fit(X, y_noisy, max_iter=300, tol=None, random_state=0)
+    elr = _fit(X, y_noisy, lam=3.0, max_iter=300, tol=None, random_state=0)
     memorized, recovered = {}, {}
     for name, model in [("plain", plain), ("elr", elr)]:
         predicted = model.predict(X[wrong])
@@ -188,14 +186,14 @@ def test_inputs_are_not_modified(blobs):
 
 def test_verbose_prints_the_loss(blobs, capsys):
     X, y = blobs
-    _fit(X, y, verbose=1, max_iter=3)
+    _fit(X, y, lam=3.0, verbose=1, max_iter=3, tol=None)
     assert capsys.readouterr().out.count("loss =") == 3
 
 
 def test_max_iter_reached_warns(blobs):
     X, y = blobs
     with pytest.warns(ConvergenceWarning, match="max_iter=2"):
-        LinearELRClassifier(max_iter=2).fit(*blobs)
+        LinearELRClassifier(lam=3.0, max_iter=2).fit(*blobs)
 
 
 @pytest.mark.parametrize(
@@ -203,6 +201,14 @@ def test_max_iter_reached_warns(blobs):
     [
         ({"lam": -1.0}, "lam == -1.0, must be >= 0"),
         ({"lam": np.inf}, "lam must be finite"),
+        ({"lam": "best"}, "lam must be a float >= 0 or 'auto'"),
+        ({"lams": []}, "lams must be a non-empty list"),
+        ({"lams": [0.0, -1.0]}, "lams == -1.0, must be >= 0"),
+        ({"lams": [np.nan]}, "lams must be finite"),
+        ({"beta": np.nan}, "beta must be finite"),
+        ({"alpha": np.inf}, "alpha must be finite"),
+        ({"learning_rate": np.nan}, "learning_rate must be finite"),
+        ({"tol": np.nan}, "tol must be finite"),
         ({"beta": 1.0}, "beta == 1.0, must be < 1"),
         ({"beta": -0.1}, "beta == -0.1, must be >= 0"),
         ({"alpha": -1}, "alpha == -1, must be >= 0"),
@@ -258,3 +264,76 @@ def test_pipeline_grid_search_cross_val_clone_pickle(noisy_digits):
     assert_array_equal(restored.predict(X), fitted.predict(X))
     fresh = clone(fitted[-1])
     assert not hasattr(fresh, "coef_") and fresh.get_params() == fitted[-1].get_params()
+
+
+def test_auto_lam_picks_from_the_grid_and_equals_the_fixed_refit(blobs):
+    X, y = blobs
+    y = y.copy()
+    y[::5] = (y[::5] + 1) % 3  # 20 % wrong labels
+    auto = LinearELRClassifier(lams=(0.0, 1.0, 3.0), cv=3, random_state=0).fit(X, y)
+    assert auto.lam_ in (0.0, 1.0, 3.0)
+    assert auto.cv_scores_.shape[1] == 3
+    assert np.all((auto.cv_scores_ >= 0) & (auto.cv_scores_ <= 1 + 1e-12))
+    # The chosen epoch count is the best mean held-out accuracy of lam_.
+    column = list((0.0, 1.0, 3.0)).index(auto.lam_)
+    best = auto.cv_scores_.max()
+    assert auto.cv_scores_[auto.n_iter_ - 1, column] >= best - 3 / len(y)
+    # The final model is the fixed-lam fit with the chosen number of epochs.
+    fixed = LinearELRClassifier(lam=auto.lam_, max_iter=auto.n_iter_, tol=None).fit(X, y)
+    assert_allclose(auto.coef_, fixed.coef_, rtol=1e-10)
+
+
+def test_auto_lam_with_one_candidate_uses_it(blobs):
+    X, y = blobs
+    clf = LinearELRClassifier(lams=[2.0], cv=3, random_state=0).fit(X, y)
+    assert clf.lam_ == 2.0
+
+
+@pytest.mark.parametrize("cv", [3, "splits"])
+def test_cv_accepts_ints_and_explicit_splits(blobs, cv):
+    X, y = blobs
+    if cv == "splits":
+        cv = [(np.arange(0, 80), np.arange(80, 120)), (np.arange(40, 120), np.arange(40))]
+    clf = LinearELRClassifier(cv=cv, random_state=0).fit(X, y)
+    assert clf.score(X, y) > 0.9
+
+
+def test_default_fits_do_not_warn_on_standardised_data():
+    from sklearn.datasets import load_breast_cancer, load_iris, load_wine
+
+    for load in (load_iris, load_wine, load_breast_cancer):
+        X, y = load(return_X_y=True)
+        X = StandardScaler().fit_transform(X)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            clf = LinearELRClassifier(random_state=0).fit(X, y)
+            fixed = LinearELRClassifier(lam=3.0, random_state=0).fit(X, y)
+        assert fixed.n_iter_ < fixed.max_iter  # the settling rule fired
+        assert clf.score(X, y) > 0.9
+
+
+def test_iris_docstring_example_is_close_to_logistic_regression():
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    plain = LogisticRegression().fit(X, y).score(X, y)
+    assert LinearELRClassifier(random_state=0).fit(X, y).score(X, y) >= plain - 0.02
+
+
+def test_divergence_raises_floating_point_error(blobs):
+    X, y = blobs
+    with pytest.raises(FloatingPointError, match="learning_rate"):
+        LinearELRClassifier(lam=3.0, learning_rate=1e12, max_iter=50).fit(X * 1e6, y)
+
+
+def test_scale_of_x_does_not_change_the_model(blobs):
+    # Training runs in standardised coordinates: scaling a feature only
+    # rescales its coefficient.
+    X, y = blobs
+    scale = np.array([1e-3, 1.0, 1e3, 5.0, 1e2])
+    a = LinearELRClassifier(random_state=0).fit(X, y)
+    b = LinearELRClassifier(random_state=0).fit(X * scale, y)
+    assert_allclose(b.coef_ * scale, a.coef_, rtol=1e-6, atol=1e-9)
+    assert_array_equal(a.predict(X), b.predict(X * scale))
