@@ -27,6 +27,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[benchmarks]"
+	$(BIN)/python benchmarks/bench_robustness.py
 	$(BIN)/python benchmarks/bench_linear.py
 	$(BIN)/python benchmarks/bench_network.py
 	$(BIN)/python benchmarks/bench_elr_plus.py

@@ -65,7 +65,7 @@ def theory_section(seed, iterations):
         )
         start = time.perf_counter()
         clf = LinearELRClassifier(
-            lam=lam, beta=0.7, alpha=0.0, solver="sgd", learning_rate=0.5,
+            lam=lam, beta=0.7, alpha=0.0, solver="gd", learning_rate=0.5,
             batch_size=None, fit_intercept=False, max_iter=iterations, tol=None,
             callback=monitor,
         ).fit(train.X, train.y)  # fmt: skip

@@ -113,7 +113,7 @@ def bench_epoch(X, y, repeats=5, epochs=6):
         stamps = []
         fit_linear_elr(
             X, y, weight, np.zeros_like(W), np.zeros(n_classes, dtype=X.dtype),
-            np.zeros_like(G), lam=3.0, beta=0.7, alpha=1e-2, fit_intercept=True,
+            np.zeros_like(G), lams=[3.0], beta=0.7, alpha=1e-2, fit_intercept=True,
             solver="adam", learning_rate=0.01, batch_size=batch_size,
             max_iter=epochs, tol=None, n_iter_no_change=10,
             rng=np.random.RandomState(0),

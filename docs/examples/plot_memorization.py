@@ -38,7 +38,7 @@ for name, lam in [("linear, cross-entropy", 0.0), ("linear, ELR", 3.0)]:
         train.X, train.y, train.y_clean, test.X, test.y_clean, every=epochs
     )
     clf = LinearELRClassifier(
-        lam=lam, alpha=0.0, solver="sgd", learning_rate=0.5, batch_size=None,
+        lam=lam, alpha=0.0, solver="gd", learning_rate=0.5, batch_size=None,
         fit_intercept=False, max_iter=5000, tol=None, callback=monitor,
     ).fit(train.X, train.y)  # fmt: skip
     linear[name] = clf.history_
