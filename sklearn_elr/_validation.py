@@ -19,6 +19,25 @@ def check_lam_beta(lam, beta, name="lam"):
     check_finite(beta, "beta")
 
 
+def check_lam_candidates(lam, lams, beta):
+    """Validate ``lam`` (a float or "auto") and ``beta``; return the candidates.
+
+    With ``lam="auto"`` the candidates are ``lams``, sorted and deduplicated
+    (ties in the selection go to the smaller λ); otherwise ``[lam]``.
+    """
+    if isinstance(lam, str) and lam == "auto":
+        values = np.array(lams, dtype=np.float64, ndmin=1)
+        if values.ndim != 1 or values.size == 0:
+            raise ValueError(f"lams must be a non-empty list of floats, got {lams!r}.")
+        for value in values:
+            check_lam_beta(value, beta, name="lams")
+        return np.unique(values)
+    if isinstance(lam, str):
+        raise ValueError(f"lam must be a float >= 0 or 'auto', got {lam!r}.")
+    check_lam_beta(lam, beta)
+    return np.array([float(lam)])
+
+
 def check_rate(rate, name="rate"):
     """Validate a probability in [0, 1]."""
     check_scalar(rate, name, Real, min_val=0.0, max_val=1.0)

@@ -13,7 +13,7 @@ from skorch.utils import to_tensor
 from sklearn.utils import check_random_state, check_scalar
 
 from ._elr_torch import MLP, ELRPlusLoss, ema_update, elr_plus_loss, sigmoid_rampup
-from ._validation import check_lam_beta
+from ._validation import check_lam_candidates
 from .neural import _INDEX, NoisyLabelClassifier, _is_index_dict
 
 __all__ = ["ELRPlusClassifier"]
@@ -52,7 +52,12 @@ class ELRPlusClassifier(NoisyLabelClassifier):
     ----------
     module : torch module class, default=MLP
         Both networks are built from it, with different initial weights.
-    lam : float, default=3.0
+    lam : float or "auto", default="auto"
+        ELR strength λ; ``"auto"`` chooses it among ``lams`` and the number
+        of epochs on held-out noisy labels, as in
+        :class:`~sklearn_elr.NoisyLabelClassifier`.
+    lams : sequence of float, default=(0.0, 3.0)
+    cv : int, cross-validation generator, iterable or "auto", default="auto"
     beta : float, default=0.7
     mixup_alpha : float, default=1.0
         α of the Beta distribution of the mixup coefficient; must be > 0.
@@ -94,7 +99,9 @@ class ELRPlusClassifier(NoisyLabelClassifier):
         self,
         module=MLP,
         *args,
-        lam=3.0,
+        lam="auto",
+        lams=(0.0, 3.0),
+        cv="auto",
         beta=0.7,
         mixup_alpha=1.0,
         ema_decay=0.997,
@@ -130,6 +137,8 @@ class ELRPlusClassifier(NoisyLabelClassifier):
             **kwargs,
         )
         self.lam = lam
+        self.lams = lams
+        self.cv = cv
         self.beta = beta
         self.mixup_alpha = mixup_alpha
         self.ema_decay = ema_decay
@@ -139,8 +148,11 @@ class ELRPlusClassifier(NoisyLabelClassifier):
         self.mixup = mixup
         self.random_state = random_state
 
+    def _uses_elr(self):
+        return True
+
     def _check_elr_params(self):
-        check_lam_beta(self.lam, self.beta)
+        lams = check_lam_candidates(self.lam, self.lams, self.beta)
         check_scalar(
             self.mixup_alpha, "mixup_alpha", Real, min_val=0.0, include_boundaries="neither"
         )
@@ -155,6 +167,7 @@ class ELRPlusClassifier(NoisyLabelClassifier):
             raise ValueError(f"mixup must be True or False, got {self.mixup!r}.")
         if self.criterion is not None:
             raise ValueError(f"ELRPlusClassifier sets its own criterion; got {self.criterion!r}.")
+        return lams
 
     # -- components ---------------------------------------------------------
 
@@ -220,7 +233,7 @@ class ELRPlusClassifier(NoisyLabelClassifier):
         y = to_tensor(yi, device=self.device)
         onehot = F.one_hot(y, len(self.classes_)).to(X.dtype)
         epoch_progress = self.global_step_ / self.batches_per_epoch_
-        lam = float(self.lam) * sigmoid_rampup(epoch_progress, self.lam_rampup)
+        lam = self.lam_ * sigmoid_rampup(epoch_progress, self.lam_rampup)
         decay = float(self.ema_decay) * sigmoid_rampup(
             (self.global_step_ + 1) / self.batches_per_epoch_, self.ema_rampup
         )

@@ -12,21 +12,15 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.model_selection import (
-    KFold,
-    ShuffleSplit,
-    StratifiedKFold,
-    StratifiedShuffleSplit,
-    check_cv,
-)
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._elr_numpy import log_softmax, softmax
 from ._linear_solver import OPTIMIZERS, default_learning_rate, fit_linear_elr
 from .diagnostics import label_quality_from_targets
+from ._selection import choose, is_auto, mean_curves, selection_splits
 from ._validation import (
     check_finite,
-    check_lam_beta,
+    check_lam_candidates,
     check_positive_int,
     check_sample_weight,
 )
@@ -35,8 +29,6 @@ from ._validation import (
 _HOLDOUT_FROM = 10_000
 
 
-def _is_auto(value):
-    return isinstance(value, str) and value == "auto"
 
 
 class LinearELRClassifier(ClassifierMixin, BaseEstimator):
@@ -223,22 +215,11 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_params(self):
         """Validate the parameters; return the candidate values of λ."""
-        if _is_auto(self.lam):
-            lams = np.array(self.lams, dtype=np.float64, ndmin=1)
-            if lams.ndim != 1 or lams.size == 0:
-                raise ValueError(f"lams must be a non-empty list of floats, got {self.lams!r}.")
-            for value in lams:
-                check_lam_beta(value, self.beta, name="lams")
-            lams = np.unique(lams)  # sorted: ties go to the weaker λ
-        elif isinstance(self.lam, str):
-            raise ValueError(f"lam must be a float >= 0 or 'auto', got {self.lam!r}.")
-        else:
-            check_lam_beta(self.lam, self.beta)
-            lams = np.array([float(self.lam)])
-        if not _is_auto(self.alpha):
+        lams = check_lam_candidates(self.lam, self.lams, self.beta)
+        if not is_auto(self.alpha):
             check_scalar(self.alpha, "alpha", Real, min_val=0.0)
             check_finite(self.alpha, "alpha")
-        if not _is_auto(self.learning_rate):
+        if not is_auto(self.learning_rate):
             check_scalar(
                 self.learning_rate, "learning_rate", Real, min_val=0.0,
                 include_boundaries="neither",
@@ -248,7 +229,7 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"solver must be one of {sorted(OPTIMIZERS)}, got {self.solver!r}."
             )
-        if not _is_auto(self.batch_size):
+        if not is_auto(self.batch_size):
             check_positive_int(self.batch_size, "batch_size", allow_none=True)
         check_positive_int(self.max_iter, "max_iter")
         check_positive_int(self.n_iter_no_change, "n_iter_no_change")
@@ -307,11 +288,11 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
         if not np.isfinite(total):
             raise ValueError("sample_weight is too large: its sum overflows.")
         # LogisticRegression(C=1)'s penalty, for the mean loss.
-        alpha = 1.0 / total if _is_auto(self.alpha) else float(self.alpha)
+        alpha = 1.0 / total if is_auto(self.alpha) else float(self.alpha)
         rng = check_random_state(self.random_state)
         learning_rate = (
             default_learning_rate(X, weight / total, alpha, self.fit_intercept, self.solver)
-            if _is_auto(self.learning_rate)
+            if is_auto(self.learning_rate)
             else float(self.learning_rate)
         )
         fit_options = dict(
@@ -320,7 +301,7 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
             batch_size=self._batch_size(n_samples), n_iter_no_change=self.n_iter_no_change,
         )  # fmt: skip
 
-        if _is_auto(self.lam):
+        if is_auto(self.lam):
             lam, max_iter, cv_scores = self._select(X, y_idx, weight, lams, rng, fit_options)
             tol = None  # the number of epochs was chosen on held-out rows
         else:
@@ -368,28 +349,6 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
         self.history_ = history
         return self
 
-    def _splits(self, X, y_idx, rng):
-        """The (train, validation) index pairs that choose λ and the epochs."""
-        cv = self.cv
-        if _is_auto(cv):
-            n_samples = len(y_idx)
-            smallest = np.bincount(y_idx).min()
-            seed = rng.randint(np.iinfo(np.int32).max)
-            if n_samples < _HOLDOUT_FROM:
-                splitter = (
-                    StratifiedKFold(5, shuffle=True, random_state=seed)
-                    if smallest >= 5
-                    else KFold(5, shuffle=True, random_state=seed)
-                )
-            else:
-                splitter = (
-                    StratifiedShuffleSplit(1, test_size=0.1, random_state=seed)
-                    if smallest >= 2
-                    else ShuffleSplit(1, test_size=0.1, random_state=seed)
-                )
-            return list(splitter.split(X, y_idx))
-        return list(check_cv(cv, y_idx, classifier=True).split(X, y_idx))
-
     def _select(self, X, y_idx, weight, lams, rng, fit_options):
         """Choose λ and the number of epochs on held-out rows (noisy labels).
 
@@ -400,8 +359,9 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
         n_samples, n_features = X.shape
         n_classes = int(y_idx.max()) + 1
         width = len(lams) * n_classes
-        curves, held_out_mass, n_run = [], 0.0, 0
-        for train, held_out in self._splits(X, y_idx, rng):
+        curves, held_out_mass = [], 0.0
+        splits = selection_splits(self.cv, X, y_idx, rng, holdout_from=_HOLDOUT_FROM)
+        for train, held_out in splits:
             fold_weight = np.zeros(n_samples)
             fold_weight[train] = weight[train]
             val_weight = weight[held_out]
@@ -416,26 +376,17 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
                 rng=rng, validation=(X[held_out], y_idx[held_out], val_weight / val_weight.sum()),
                 **fit_options,
             )  # fmt: skip
-            scores = result["scores"]
-            n_run = max(n_run, len(scores))
             held_out_mass += val_weight.sum() / weight.sum() * len(y_idx)
-            # A split that stopped early keeps its last scores for later epochs.
-            padded = np.vstack([scores, np.repeat(scores[-1:], self.max_iter - len(scores), 0)])
-            curves.append(padded)
+            curves.append(result["scores"])
         if not curves:
             raise ValueError("Every cross-validation split has zero total sample_weight on one side.")
-        mean_scores = np.mean(curves, axis=0)[:n_run]
-        # Within one held-out example of the best mean accuracy, prefer the
-        # smaller λ, then the later epoch: the choice closest to plain,
-        # converged training, unless the data clearly say otherwise.
-        slack = len(curves) / max(held_out_mass, 1.0)
-        candidates = np.argwhere(mean_scores >= mean_scores.max() - slack)
-        k = candidates[:, 1].min()
-        epoch = candidates[candidates[:, 1] == k, 0].max()
-        return lams[k], int(epoch) + 1, mean_scores
+        mean_scores = mean_curves(curves, self.max_iter)
+        # One held-out example's worth of accuracy, per split.
+        k, n_epochs = choose(mean_scores, slack=len(curves) / max(held_out_mass, 1.0))
+        return lams[k], n_epochs, mean_scores
 
     def _batch_size(self, n_samples):
-        if not _is_auto(self.batch_size):
+        if not is_auto(self.batch_size):
             return self.batch_size
         # Gradient descent takes the whole batch; Adam about 50 steps an epoch.
         return None if self.solver != "adam" else int(np.clip(n_samples // 50, 32, 4096))

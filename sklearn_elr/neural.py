@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from numbers import Real
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.multiclass import check_classification_targets
@@ -31,7 +32,11 @@ except ImportError as exc:  # pragma: no cover - exercised without torch only
     ) from exc
 
 from ._elr_torch import MLP, CELoss, ELRLoss, GCELoss, SCELoss
-from ._validation import check_lam_beta
+from ._selection import choose, is_auto, mean_curves, selection_splits
+from ._validation import check_lam_candidates
+
+#: From this many rows, ``cv="auto"`` holds out 10 % once instead of 5 folds.
+_HOLDOUT_FROM = 5_000
 from .diagnostics import label_quality_from_targets
 
 __all__ = ["NoisyLabelClassifier", "MLP"]
@@ -66,6 +71,18 @@ class _RowBatches(torch.utils.data.Dataset):
         return {"X": torch.as_tensor(self.X[rows]), _INDEX: torch.as_tensor(rows)}, (
             torch.as_tensor(self.y[rows])
         )
+
+
+class _FixedSplit:
+    """A skorch ``train_split`` that holds out given rows of the training set."""
+
+    def __init__(self, train, held_out):
+        self.train = train
+        self.held_out = held_out
+
+    def __call__(self, dataset, y=None, **kwargs):
+        subset = torch.utils.data.Subset
+        return subset(dataset, self.train), subset(dataset, self.held_out)
 
 
 def _root_dataset(dataset):
@@ -141,8 +158,20 @@ class NoisyLabelClassifier(NeuralNetClassifier):
         cross-entropy), ``"gce"`` (generalized cross-entropy, Zhang &
         Sabuncu 2018) and ``"sce"`` (symmetric cross-entropy, Wang et al.
         2019).
-    lam : float, default=3.0
-        ELR strength λ (used with ``loss="elr"``).
+    lam : float or "auto", default="auto"
+        ELR strength λ (used with ``loss="elr"``). ``"auto"`` chooses it
+        among ``lams``, with the number of epochs, by held-out accuracy on
+        the given (noisy) labels over the splits of ``cv``, then refits on
+        all rows for that many epochs: ELR where the network memorizes,
+        plain cross-entropy (``lam=0``) where ELR would hold it to its early
+        predictions. Networks memorize, so ties within one held-out example
+        (per split, at most 1 point) go to the larger λ. It costs ``len(lams)`` fits per split plus the refit;
+        set a float to train once.
+    lams : sequence of float, default=(0.0, 3.0)
+        Candidates for ``lam="auto"``.
+    cv : int, cross-validation generator, iterable or "auto", default="auto"
+        Splits for ``lam="auto"``: ``"auto"`` is 5 stratified folds below
+        5,000 rows, one stratified 10 % hold-out from there.
     beta : float, default=0.7
         Momentum β of the targets, in [0, 1) (used with ``loss="elr"``).
     gce_q : float, default=0.7
@@ -172,6 +201,11 @@ class NoisyLabelClassifier(NeuralNetClassifier):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
+    lam_ : float
+        The λ of the final network (``lam`` itself unless ``"auto"``).
+    cv_scores_ : ndarray of shape (n_epochs, len(lams))
+        With ``lam="auto"``: mean held-out accuracy of each candidate after
+        each epoch.
     targets_ : ndarray of shape (n_samples, n_classes)
         Final ELR targets, rows in the order of the training ``X`` (``loss="elr"``
         only).
@@ -201,7 +235,9 @@ class NoisyLabelClassifier(NeuralNetClassifier):
         module=MLP,
         *args,
         loss="elr",
-        lam=3.0,
+        lam="auto",
+        lams=(0.0, 3.0),
+        cv="auto",
         beta=0.7,
         gce_q=0.7,
         sce_alpha=0.1,
@@ -232,6 +268,8 @@ class NoisyLabelClassifier(NeuralNetClassifier):
         )
         self.loss = loss
         self.lam = lam
+        self.lams = lams
+        self.cv = cv
         self.beta = beta
         self.gce_q = gce_q
         self.sce_alpha = sce_alpha
@@ -243,7 +281,7 @@ class NoisyLabelClassifier(NeuralNetClassifier):
     def _check_elr_params(self):
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}.")
-        check_lam_beta(self.lam, self.beta)
+        lams = check_lam_candidates(self.lam, self.lams, self.beta)
         check_scalar(self.gce_q, "gce_q", Real, min_val=0.0, include_boundaries="neither")
         check_scalar(self.sce_alpha, "sce_alpha", Real, min_val=0.0)
         check_scalar(self.sce_beta, "sce_beta", Real, min_val=0.0)
@@ -252,6 +290,7 @@ class NoisyLabelClassifier(NeuralNetClassifier):
                 "NoisyLabelClassifier chooses its criterion from `loss`; leave "
                 f"criterion=None (got {self.criterion!r})."
             )
+        return lams
 
     def _validate_X(self, X, reset):
         """float32 array for numeric input; torch Datasets pass through."""
@@ -337,14 +376,56 @@ class NoisyLabelClassifier(NeuralNetClassifier):
         -------
         self : NoisyLabelClassifier
         """
-        self._check_elr_params()
+        lams = self._check_elr_params()
         data, y_encoded = self._prepare_fit(X, y, reset=True)
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        rng = check_random_state(self.random_state)
+        if self._uses_elr() and is_auto(self.lam):
+            self.lam_, epochs, self.cv_scores_ = self._select_lam(
+                data, y_encoded, lams, rng, **fit_params
+            )
+            fit_params = {**fit_params, "epochs": epochs}
+        else:
+            self.lam_ = float(lams[0])
+        seed = rng.randint(np.iinfo(np.int32).max)
         with self._device_resolved(), _seeded_torch(seed, self.device):
             self.data_generator_ = torch.Generator().manual_seed(seed)
             super().fit(data, y_encoded, **fit_params)
         self._record_label_quality(y_encoded)
         return self
+
+    def _uses_elr(self):
+        return self.loss == "elr"
+
+    def _select_lam(self, data, y_encoded, lams, rng, **fit_params):
+        """Choose λ and the number of epochs on held-out noisy labels.
+
+        Each candidate is a clone with that ``lam`` whose ``train_split``
+        holds out one split's rows (their targets stay zero, as with any
+        skorch split); its ``valid_acc`` after each epoch is the score.
+        Returns ``(lam, n_epochs, mean_scores)``; the refit trains on all
+        rows for ``n_epochs``.
+        """
+        splits = selection_splits(
+            self.cv, data["X"], y_encoded, rng, holdout_from=_HOLDOUT_FROM
+        )
+        curves, n_held_out = [], 0
+        for train, held_out in splits:
+            n_held_out += len(held_out)
+            scores = []
+            for lam in lams:
+                net = clone(self).set_params(
+                    lam=float(lam), train_split=_FixedSplit(train, held_out), verbose=0,
+                    random_state=rng.randint(np.iinfo(np.int32).max),
+                )  # fmt: skip
+                net.fit(data["X"], self.label_encoder_.classes_[y_encoded], **fit_params)
+                scores.append(net.history[:, "valid_acc"])
+            curves.append(np.array(scores).T)
+        mean_scores = mean_curves(curves, self.max_epochs)
+        # Networks memorize, so ELR is the prior: plain cross-entropy must win
+        # by one held-out example per split (at most 1 point) to be chosen.
+        slack = min(len(curves) / n_held_out, 0.01)
+        k, n_epochs = choose(mean_scores, slack=slack, prefer="larger")
+        return float(lams[k]), n_epochs, mean_scores
 
     def _record_label_quality(self, y_encoded):
         """``label_quality_`` and ``label_issues_`` from the final targets."""
@@ -408,7 +489,7 @@ class NoisyLabelClassifier(NeuralNetClassifier):
         kwargs = self.get_params_for("criterion")
         if self.loss == "elr":
             criterion = ELRLoss(
-                self.n_train_samples_, len(self.classes_), lam=float(self.lam),
+                self.n_train_samples_, len(self.classes_), lam=self.lam_,
                 beta=float(self.beta), **kwargs,
             )  # fmt: skip
         elif self.loss == "gce":

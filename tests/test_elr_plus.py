@@ -17,7 +17,9 @@ from sklearn_elr import ELRPlusClassifier  # noqa: E402
 from sklearn_elr._elr_torch import ema_update, sigmoid_rampup  # noqa: E402
 
 EPOCHS = 6
-SMALL = dict(max_epochs=EPOCHS, batch_size=64, module__hidden_sizes=(32,), random_state=0)
+SMALL = dict(
+    max_epochs=EPOCHS, batch_size=64, module__hidden_sizes=(32,), random_state=0, lam=3.0
+)
 
 
 @pytest.fixture(scope="module")
@@ -149,3 +151,11 @@ def test_grid_search_clone_pickle_and_validation_split(data):
     held_out = net.targets_[0].sum(axis=1) == 0
     assert held_out.sum() == pytest.approx(100, abs=2)
     assert 0.3 < net.history[-1, "valid_acc"] <= 1
+
+
+def test_auto_lam_selects_with_the_same_rule(data):
+    X, y = data
+    net = ELRPlusClassifier(**{**SMALL, "lam": "auto", "cv": 2}).fit(X, y)
+    assert net.lam_ in (0.0, 3.0)
+    assert net.cv_scores_.shape == (EPOCHS, 2)
+    assert 1 <= len(net.history) <= EPOCHS

@@ -19,7 +19,9 @@ from sklearn_elr import NoisyLabelClassifier  # noqa: E402
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 EPOCHS = 10
-SMALL = dict(max_epochs=EPOCHS, batch_size=32, module__hidden_sizes=(64,), random_state=0)
+SMALL = dict(
+    max_epochs=EPOCHS, batch_size=32, module__hidden_sizes=(64,), random_state=0, lam=3.0
+)
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +161,9 @@ def test_verbose_shows_the_epoch_log(data, capsys):
     [
         ({"loss": "mae"}, "loss must be one of"),
         ({"lam": -1.0}, "lam == -1.0, must be >= 0"),
+        ({"lam": "best"}, "lam must be a float >= 0 or 'auto'"),
+        ({"lams": []}, "lams must be a non-empty list"),
+        ({"beta": np.nan}, "beta must be finite"),
         ({"beta": 1.0}, "beta == 1.0, must be < 1"),
         ({"gce_q": 0}, "gce_q == 0, must be > 0"),
         ({"criterion": torch.nn.NLLLoss}, "leave criterion=None"),
@@ -281,3 +286,27 @@ def test_torch_dataset_is_refused_before_any_state_is_set(data):
     with pytest.raises(TypeError, match="indexed by row"):
         net.fit(dataset, y)
     assert not hasattr(net, "label_encoder_") and not hasattr(net, "n_features_in_")
+
+
+def test_auto_lam_chooses_from_lams_and_refits_for_the_chosen_epochs(data):
+    X, y = data
+    y_noisy = y.copy()
+    y_noisy[::3] = (y_noisy[::3] + 1) % 10  # a third of the labels wrong
+    params = {**SMALL, "lam": "auto", "lams": (0.0, 3.0), "cv": 2}
+    net = NoisyLabelClassifier(**params).fit(X, y_noisy)
+    assert net.lam_ in (0.0, 3.0)
+    assert net.cv_scores_.shape == (EPOCHS, 2)
+    assert np.all((net.cv_scores_ >= 0) & (net.cv_scores_ <= 1))
+    # The final network trained on all rows for the chosen number of epochs.
+    assert 1 <= len(net.history) <= EPOCHS
+    column = [0.0, 3.0].index(net.lam_)
+    best = net.cv_scores_.max()
+    assert net.cv_scores_[len(net.history) - 1, column] >= best - 0.01
+    assert net.targets_.sum(axis=1).min() > 0  # every row is a training row
+
+
+def test_a_float_lam_trains_once_without_selection(data):
+    X, y = data
+    net = NoisyLabelClassifier(**SMALL).fit(X, y)
+    assert net.lam_ == 3.0 and not hasattr(net, "cv_scores_")
+    assert len(net.history) == EPOCHS
