@@ -11,6 +11,7 @@ softmax in ``predict_proba``, and validation uses plain cross-entropy.
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -108,10 +109,32 @@ class SCELoss(torch.nn.CrossEntropyLoss):
         return self.alpha * F.cross_entropy(logits, y) + self.beta * rce.mean()
 
 
+def input_moments(X):
+    """Per-input mean and scale of ``X`` (flattened), in float64 blocks.
+
+    Constant inputs get a scale of one. Returned as float32 arrays.
+    """
+    flat = X.reshape(len(X), -1)
+    mean = np.zeros(flat.shape[1])
+    for start in range(0, len(flat), 4096):
+        mean += flat[start : start + 4096].sum(axis=0, dtype=np.float64)
+    mean /= len(flat)
+    var = np.zeros(flat.shape[1])
+    for start in range(0, len(flat), 4096):
+        block = flat[start : start + 4096] - mean
+        var += np.square(block).sum(axis=0)
+    std = np.sqrt(var / len(flat))
+    scale = np.where(std > 1e-6 * (1 + np.abs(mean)), std, 1.0)
+    return mean.astype(np.float32), scale.astype(np.float32)
+
+
 class MLP(torch.nn.Module):
     """Default network: a multilayer perceptron returning logits.
 
-    Inputs of any shape (n, ...) are flattened, so images work too.
+    Inputs of any shape (n, ...) are flattened, so images work too, then
+    standardised with the training moments (kept as buffers, so they are
+    saved and moved with the weights): the network does not depend on the
+    scale of the features.
 
     Parameters
     ----------
@@ -121,10 +144,19 @@ class MLP(torch.nn.Module):
         Set by the estimator at fit.
     hidden_sizes : tuple of int, default=(256, 256)
     dropout : float, default=0.2
+    input_mean, input_scale : array-like of shape (n_features,), default=None
+        Set by the estimator at fit; None means 0 and 1.
     """
 
-    def __init__(self, n_features, n_classes, hidden_sizes=(256, 256), dropout=0.2):
+    def __init__(
+        self, n_features, n_classes, hidden_sizes=(256, 256), dropout=0.2,
+        input_mean=None, input_scale=None,
+    ):  # fmt: skip
         super().__init__()
+        mean = torch.zeros(n_features) if input_mean is None else torch.as_tensor(input_mean)
+        scale = torch.ones(n_features) if input_scale is None else torch.as_tensor(input_scale)
+        self.register_buffer("input_mean", mean.float().reshape(n_features))
+        self.register_buffer("input_scale", scale.float().reshape(n_features))
         layers, width = [], n_features
         for size in hidden_sizes:
             layers += [torch.nn.Linear(width, size), torch.nn.ReLU(), torch.nn.Dropout(dropout)]
@@ -133,7 +165,8 @@ class MLP(torch.nn.Module):
         self.layers = torch.nn.Sequential(*layers)
 
     def forward(self, X):
-        return self.layers(X.reshape(len(X), -1))
+        flat = X.reshape(len(X), -1)
+        return self.layers((flat - self.input_mean.to(flat.dtype)) / self.input_scale.to(flat.dtype))
 
 
 # -- ELR+ ---------------------------------------------------------------------

@@ -31,7 +31,7 @@ except ImportError as exc:  # pragma: no cover - exercised without torch only
         "CPU or CUDA (https://pytorch.org), then `pip install sklearn-elr[torch]`."
     ) from exc
 
-from ._elr_torch import MLP, CELoss, ELRLoss, GCELoss, SCELoss
+from ._elr_torch import MLP, CELoss, ELRLoss, GCELoss, SCELoss, input_moments
 from ._selection import choose, is_auto, mean_curves, selection_splits
 from ._validation import check_lam_candidates
 
@@ -329,6 +329,11 @@ class NoisyLabelClassifier(NeuralNetClassifier):
             self.label_encoder_ = encoder
             self.n_train_samples_ = len(X)
             self.n_inputs_ = int(np.prod(X.shape[1:])) if hasattr(X, "shape") else None
+            if self.module is MLP:
+                # The default MLP standardises its input with the training
+                # moments: raw features (digits x 1000 + 5e4) otherwise
+                # collapse it to one class, silently.
+                self.input_mean_, self.input_scale_ = input_moments(X)
         unknown = set(np.unique(y)) - set(self.classes_)
         if unknown:
             raise ValueError(f"y contains labels {sorted(unknown, key=str)} not in classes_.")
@@ -478,6 +483,8 @@ class NoisyLabelClassifier(NeuralNetClassifier):
             if not hasattr(self, "n_inputs_"):
                 raise ValueError("The default MLP is sized from the data: call fit.")
             kwargs.setdefault("n_features", self.n_inputs_)
+            kwargs.setdefault("input_mean", self.input_mean_)
+            kwargs.setdefault("input_scale", self.input_scale_)
             kwargs.setdefault("n_classes", len(self.classes_))
         return kwargs
 

@@ -310,3 +310,15 @@ def test_a_float_lam_trains_once_without_selection(data):
     net = NoisyLabelClassifier(**SMALL).fit(X, y)
     assert net.lam_ == 3.0 and not hasattr(net, "cv_scores_")
     assert len(net.history) == EPOCHS
+
+
+def test_default_mlp_is_robust_to_feature_scale(data):
+    X, y = data
+    raw = X * 1000 + 5e4  # unscaled, offset features
+    scaled = NoisyLabelClassifier(**SMALL).fit(X, y)
+    unscaled = NoisyLabelClassifier(**SMALL).fit(raw, y)
+    assert unscaled.score(raw, y) >= scaled.score(X, y) - 0.02
+    assert len(np.unique(unscaled.predict(raw))) == 10
+    # The moments are buffers: saved and restored with the weights.
+    state = unscaled.module_.state_dict()
+    assert_allclose(state["input_mean"].numpy(), raw.mean(axis=0), rtol=1e-5)
