@@ -265,7 +265,9 @@ def fit_linear_elr(
     grad_intercept = np.empty_like(intercept)
     # Row r of a block, candidate k, is row r * n_candidates + k of the
     # (rows * n_candidates, n_classes) view that the kernel works on.
-    lam_rows = np.tile(lams.astype(dtype), min(n_samples, _BLOCK_ROWS))
+    full_batch = batch_size is None or batch_size >= n_samples
+    most_rows = min(n_samples, _BLOCK_ROWS if full_batch else batch_size)
+    lam_rows = np.tile(lams.astype(dtype), most_rows)
 
     def sync():
         """Write (W, b) from (V, c)."""
@@ -304,7 +306,6 @@ def fit_linear_elr(
             penalty.reshape(m, n_candidates).sum(axis=0),
         )
 
-    full_batch = batch_size is None or batch_size >= n_samples
     # Probabilities of the previous epoch, for the settling rule.
     settle = validation is None and tol is not None
     current = np.zeros((n_samples, n_candidates * n_classes), dtype=dtype) if settle else None

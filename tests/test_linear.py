@@ -337,3 +337,11 @@ def test_scale_of_x_does_not_change_the_model(blobs):
     b = LinearELRClassifier(random_state=0).fit(X * scale, y)
     assert_allclose(b.coef_ * scale, a.coef_, rtol=1e-6, atol=1e-9)
     assert_array_equal(a.predict(X), b.predict(X * scale))
+
+
+def test_large_adam_batches_and_several_candidates(blobs):
+    X, y = blobs
+    X_big, y_big = np.tile(X, (40, 1)), np.tile(y, 40)  # 4,800 rows
+    clf = LinearELRClassifier(solver="adam", batch_size=4500, cv=2, random_state=0)
+    clf.fit(X_big, y_big)
+    assert clf.score(X_big, y_big) > 0.9
