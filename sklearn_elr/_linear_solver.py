@@ -224,11 +224,10 @@ def fit_linear_elr(
     rng : numpy.random.RandomState
         Shuffles the mini-batches.
     validation : tuple (X_val, y_val, weight_val) or None
-        With held-out rows, training tracks each candidate's weighted
-        accuracy on them after every epoch, keeps each candidate's best
-        parameters (written to ``coef`` and ``intercept`` at the end), and
-        stops once no candidate has gained ``MIN_GAIN`` for
-        ``n_iter_no_change`` epochs.
+        With held-out rows, training records each candidate's weighted
+        accuracy on them after every epoch (the caller picks the candidate
+        and the epoch, then refits), and stops once no candidate has gained
+        ``MIN_GAIN`` for ``n_iter_no_change`` epochs.
         Without, training stops once the predictions have settled: the mean
         total-variation change of the training probabilities over one epoch
         stays below ``tol`` for ``n_iter_no_change`` epochs.
@@ -241,8 +240,7 @@ def fit_linear_elr(
     result : dict
         ``n_iter`` (epochs run), ``converged`` (a stopping rule fired),
         ``loss`` (array of shape (n_iter, n_candidates)) and, with
-        validation, ``scores`` (same shape) and ``best_epoch`` (1-based, one
-        per candidate).
+        validation, ``scores`` (same shape).
 
     Raises
     ------
@@ -313,11 +311,8 @@ def fit_linear_elr(
     losses, scores = [], []
     if validation is not None:
         X_val, y_val, weight_val = validation
-        best_score = np.full(n_candidates, -np.inf)
         gain_floor = np.full(n_candidates, -np.inf)
         last_progress = 0
-        best_epoch = np.zeros(n_candidates, dtype=int)
-        best_coef, best_intercept = coef.copy(), intercept.copy()
     no_improvement = 0
     converged = False
     for epoch in range(max_iter):
@@ -372,17 +367,8 @@ def fit_linear_elr(
             predicted = val_logits.reshape(-1, n_candidates, n_classes).argmax(axis=2)
             score = weight_val @ (predicted == y_val[:, None])
             scores.append(score)
-            # Ties keep the later epoch (the further trained model) but do
-            # not count as progress.
-            kept = score >= best_score
-            for k in np.flatnonzero(kept):
-                columns = slice(k * n_classes, (k + 1) * n_classes)
-                best_coef[:, columns] = coef[:, columns]
-                best_intercept[columns] = intercept[columns]
-                best_epoch[k] = epoch + 1
             progress = score > gain_floor + MIN_GAIN
             gain_floor = np.where(progress, score, gain_floor)
-            best_score = np.maximum(best_score, score)
             if progress.any():
                 last_progress = epoch + 1
             if epoch + 1 - last_progress >= n_iter_no_change:
@@ -403,8 +389,5 @@ def fit_linear_elr(
 
     result = {"n_iter": len(losses), "converged": converged, "loss": np.array(losses)}
     if validation is not None:
-        coef[:] = best_coef
-        intercept[:] = best_intercept
         result["scores"] = np.array(scores)
-        result["best_epoch"] = best_epoch
     return result
