@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ._elr_numpy import CLAMP_MAX, CLAMP_MIN
+from ._linear_solver import feature_moments
 
 
 def elr_penalty(probs, targets):
@@ -110,22 +111,14 @@ class SCELoss(torch.nn.CrossEntropyLoss):
 
 
 def input_moments(X):
-    """Per-input mean and scale of ``X`` (flattened), in float64 blocks.
+    """Per-input mean and scale of ``X`` (flattened), as float32 arrays.
 
-    Constant inputs get a scale of one. Returned as float32 arrays.
+    The linear model's :func:`~sklearn_elr._linear_solver.feature_moments`
+    with equal weights: float64 blocks, no copy, constant inputs scaled by one.
     """
     flat = X.reshape(len(X), -1)
-    mean = np.zeros(flat.shape[1])
-    for start in range(0, len(flat), 4096):
-        mean += flat[start : start + 4096].sum(axis=0, dtype=np.float64)
-    mean /= len(flat)
-    var = np.zeros(flat.shape[1])
-    for start in range(0, len(flat), 4096):
-        block = flat[start : start + 4096] - mean
-        var += np.square(block).sum(axis=0)
-    std = np.sqrt(var / len(flat))
-    scale = np.where(std > 1e-6 * (1 + np.abs(mean)), std, 1.0)
-    return mean.astype(np.float32), scale.astype(np.float32)
+    mean, std = feature_moments(flat, np.full(len(flat), 1.0 / len(flat)))
+    return mean.astype(np.float32), std.astype(np.float32)
 
 
 class MLP(torch.nn.Module):
