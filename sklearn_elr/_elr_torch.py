@@ -24,6 +24,31 @@ def elr_penalty(probs, targets):
     return torch.log1p(-(probs.clamp(CLAMP_MIN, CLAMP_MAX) * targets).sum(dim=1))
 
 
+@torch.no_grad()
+def update_targets_(targets, index, probs, beta):
+    """``t[index] <- beta t[index] + (1 - beta) p_hat`` in place; returns the rows.
+
+    The torch twin of :func:`~sklearn_elr._elr_numpy.update_targets`, the one
+    target update of both network estimators: ``p_hat`` is ``probs`` clamped
+    to [1e-4, 1 - 1e-4] and renormalised, so a row's mass after k updates from
+    zero is exactly ``1 - beta**k``. One gather and one scatter of the buffer.
+    """
+    clipped = probs.clamp(CLAMP_MIN, CLAMP_MAX)
+    clipped /= clipped.sum(dim=1, keepdim=True)
+    rows = targets[index].mul_(beta)
+    rows.add_(clipped.to(rows.dtype), alpha=1 - beta)
+    targets[index] = rows
+    return rows
+
+
+def weighted_mean(values, weight=None):
+    """Mean of per-example ``values``, weighted by ``weight`` when given."""
+    if weight is None:
+        return values.mean()
+    weight = weight.to(values.dtype)
+    return (values * weight).sum() / weight.sum()
+
+
 class ELRLoss(torch.nn.CrossEntropyLoss):
     """Cross-entropy plus ELR, with the per-example targets as a buffer.
 
@@ -46,35 +71,29 @@ class ELRLoss(torch.nn.CrossEntropyLoss):
         self.beta = beta
         self.register_buffer("targets", torch.zeros(n_samples, n_classes))
 
-    def forward(self, logits, y, index=None):
+    def forward(self, logits, y, index=None, weight=None):
         """Mean loss of a batch; without ``index`` it is plain cross-entropy.
 
         With ``index`` (positions of the batch rows in the training ``X``) the
-        rows' targets are updated first, from the clamped, renormalised,
-        detached probabilities, then used as constants in the penalty.
+        rows' targets are updated first, from the detached probabilities
+        (:func:`update_targets_`), then used as constants in the penalty.
+        ``weight`` weighs each row's loss; the targets ignore it.
         """
-        if index is None:
-            return F.cross_entropy(logits, y)
         log_probs = F.log_softmax(logits, dim=1)
-        ce = F.nll_loss(log_probs, y)
+        ce = F.nll_loss(log_probs, y, reduction="none")
+        if index is None:
+            return weighted_mean(ce, weight)
         probs = log_probs.exp()
-        with torch.no_grad():
-            clipped = probs.clamp(CLAMP_MIN, CLAMP_MAX)
-            clipped /= clipped.sum(dim=1, keepdim=True)
-            # One gather and one scatter of the buffer per batch; the batch's
-            # new targets are then used as constants below.
-            batch_targets = self.targets[index].mul_(self.beta)
-            batch_targets.add_(clipped.to(batch_targets.dtype), alpha=1 - self.beta)
-            self.targets[index] = batch_targets
-        penalty = elr_penalty(probs, batch_targets.to(probs.dtype)).mean()
-        return ce + self.lam * penalty
+        batch_targets = update_targets_(self.targets, index, probs.detach(), self.beta)
+        penalty = elr_penalty(probs, batch_targets.to(probs.dtype))
+        return weighted_mean(ce + self.lam * penalty, weight)
 
 
 class CELoss(torch.nn.CrossEntropyLoss):
     """Plain cross-entropy that accepts (and ignores) the batch ``index``."""
 
-    def forward(self, logits, y, index=None):
-        return F.cross_entropy(logits, y)
+    def forward(self, logits, y, index=None, weight=None):
+        return weighted_mean(F.cross_entropy(logits, y, reduction="none"), weight)
 
 
 class GCELoss(torch.nn.CrossEntropyLoss):
@@ -87,9 +106,9 @@ class GCELoss(torch.nn.CrossEntropyLoss):
         super().__init__()
         self.q = q
 
-    def forward(self, logits, y, index=None):
+    def forward(self, logits, y, index=None, weight=None):
         p_y = F.softmax(logits, dim=1).gather(1, y[:, None]).squeeze(1)
-        return ((1 - p_y.clamp_min(1e-12) ** self.q) / self.q).mean()
+        return weighted_mean((1 - p_y.clamp_min(1e-12) ** self.q) / self.q, weight)
 
 
 class SCELoss(torch.nn.CrossEntropyLoss):
@@ -104,10 +123,11 @@ class SCELoss(torch.nn.CrossEntropyLoss):
         self.alpha = alpha
         self.beta = beta
 
-    def forward(self, logits, y, index=None):
+    def forward(self, logits, y, index=None, weight=None):
         p_y = F.softmax(logits, dim=1).gather(1, y[:, None]).squeeze(1)
         rce = -math.log(1e-4) * (1 - p_y)
-        return self.alpha * F.cross_entropy(logits, y) + self.beta * rce.mean()
+        ce = F.cross_entropy(logits, y, reduction="none")
+        return weighted_mean(self.alpha * ce + self.beta * rce, weight)
 
 
 def input_moments(X):
@@ -121,13 +141,65 @@ def input_moments(X):
     return mean.astype(np.float32), std.astype(np.float32)
 
 
+class GeneratorDropout(torch.nn.Module):
+    """:class:`torch.nn.Dropout` drawing its masks from its own generator.
+
+    With a ``seed``, dropout never draws from torch's global generator: fits
+    in threads stay reproducible and the caller's random stream is left as it
+    was. The generator lives on the input's device; copies and unpickled
+    modules restart it from ``seed``. Without a seed it is plain dropout.
+    """
+
+    def __init__(self, p, seed=None):
+        super().__init__()
+        self.p = p
+        self.seed = seed
+        self._generator = None
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        if self.seed is None:
+            return F.dropout(x, self.p, training=True)
+        if self.p >= 1:
+            return torch.zeros_like(x)
+        if self._generator is None or self._generator.device != x.device:
+            self._generator = torch.Generator(device=x.device).manual_seed(self.seed)
+        keep = torch.empty_like(x).bernoulli_(1 - self.p, generator=self._generator)
+        return x * keep / (1 - self.p)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_generator"] = None  # generators are per device and per process
+        return state
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+def _linear(n_in, n_out, generator):
+    """``torch.nn.Linear`` with its default initialisation drawn from ``generator``.
+
+    Built uninitialised (``skip_init``) so that no draw touches torch's global
+    generator; then ``Linear.reset_parameters`` with the generator.
+    """
+    if generator is None:
+        return torch.nn.Linear(n_in, n_out)
+    layer = torch.nn.utils.skip_init(torch.nn.Linear, n_in, n_out)
+    torch.nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+    bound = 1 / math.sqrt(n_in) if n_in > 0 else 0
+    torch.nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+    return layer
+
+
 class MLP(torch.nn.Module):
     """Default network: a multilayer perceptron returning logits.
 
     Inputs of any shape (n, ...) are flattened, so images work too, then
     standardised with the training moments (kept as buffers, so they are
     saved and moved with the weights): the network does not depend on the
-    scale of the features.
+    scale of the features. With a ``seed``, initialisation and dropout draw
+    from private generators, never from torch's global one.
 
     Parameters
     ----------
@@ -139,22 +211,33 @@ class MLP(torch.nn.Module):
     dropout : float, default=0.2
     input_mean, input_scale : array-like of shape (n_features,), default=None
         Set by the estimator at fit; None means 0 and 1.
+    seed : int, default=None
+        Set by the estimator from its ``random_state``; None draws from
+        torch's global generator.
     """
 
     def __init__(
         self, n_features, n_classes, hidden_sizes=(256, 256), dropout=0.2,
-        input_mean=None, input_scale=None,
+        input_mean=None, input_scale=None, seed=None,
     ):  # fmt: skip
         super().__init__()
         mean = torch.zeros(n_features) if input_mean is None else torch.as_tensor(input_mean)
         scale = torch.ones(n_features) if input_scale is None else torch.as_tensor(input_scale)
         self.register_buffer("input_mean", mean.float().reshape(n_features))
         self.register_buffer("input_scale", scale.float().reshape(n_features))
+        generator = None if seed is None else torch.Generator().manual_seed(seed)
+
+        def dropout_seed():  # each dropout layer its own stream
+            return None if generator is None else int(torch.randint(2**62, (1,), generator=generator))
+
         layers, width = [], n_features
         for size in hidden_sizes:
-            layers += [torch.nn.Linear(width, size), torch.nn.ReLU(), torch.nn.Dropout(dropout)]
+            layers += [
+                _linear(width, size, generator), torch.nn.ReLU(),
+                GeneratorDropout(dropout, dropout_seed()),
+            ]  # fmt: skip
             width = size
-        layers.append(torch.nn.Linear(width, n_classes))
+        layers.append(_linear(width, n_classes, generator))
         self.layers = torch.nn.Sequential(*layers)
 
     def forward(self, X):
@@ -176,7 +259,7 @@ def sigmoid_rampup(current, length):
     return math.exp(-5.0 * phase * phase)
 
 
-def elr_plus_loss(logits, soft_labels, targets, lam):
+def elr_plus_loss(logits, soft_labels, targets, lam, weight=None, reweight_labels=False):
     """Soft-label cross-entropy plus ``lam`` times the ELR penalty (batch means).
 
     Parameters
@@ -188,10 +271,19 @@ def elr_plus_loss(logits, soft_labels, targets, lam):
         Mixed ELR targets, constants.
     lam : float
         λ after its ramp.
+    weight : tensor of shape (n,), default=None
+        Mixed sample weights.
+    reweight_labels : bool, default=False
+        Replace the labels by ``labels * targets``, renormalised (the
+        reference code's CIFAR-100 rule): a label the targets disagree with
+        loses weight.
     """
+    if reweight_labels:
+        soft_labels = soft_labels * targets
+        soft_labels = soft_labels / soft_labels.sum(dim=1, keepdim=True)
     log_probs = F.log_softmax(logits, dim=1)
-    ce = -(soft_labels * log_probs).sum(dim=1).mean()
-    return ce + lam * elr_penalty(log_probs.exp(), targets).mean()
+    ce = -(soft_labels * log_probs).sum(dim=1)
+    return weighted_mean(ce + lam * elr_penalty(log_probs.exp(), targets), weight)
 
 
 @torch.no_grad()
@@ -219,5 +311,5 @@ class ELRPlusLoss(torch.nn.CrossEntropyLoss):
         super().__init__()
         self.register_buffer("targets", torch.zeros(n_networks, n_samples, n_classes))
 
-    def forward(self, logits, y, index=None):
-        return F.cross_entropy(logits, y)
+    def forward(self, logits, y, index=None, weight=None):
+        return weighted_mean(F.cross_entropy(logits, y, reduction="none"), weight)

@@ -2,7 +2,6 @@
 """skorch callbacks for the network estimators (imports torch and skorch)."""
 
 import numpy as np
-import torch
 from skorch.callbacks import Callback
 
 from .diagnostics import memorization_scores
@@ -11,15 +10,14 @@ __all__ = ["MemorizationMonitor"]
 
 
 def _training_rows(dataset):
-    """Positions, rows of X and encoded labels of skorch's training dataset."""
-    rows = None
-    while isinstance(dataset, torch.utils.data.Subset):
-        indices = np.asarray(dataset.indices)
-        rows = indices if rows is None else indices[rows]
-        dataset = dataset.dataset
-    if rows is None:
-        rows = np.arange(len(dataset))
-    return rows, dataset.X[rows], np.asarray(dataset.y)[rows]
+    """Positions, rows of X and encoded labels of skorch's training dataset.
+
+    Read through the estimators' dataset interface: indexing it (or the
+    ``Subset`` a ``train_split`` makes of it) with a list of positions returns
+    one batch, ``({"X": ..., "sample_idx": ...}, y)``.
+    """
+    batch, y_encoded = dataset[list(range(len(dataset)))]
+    return batch["sample_idx"].numpy(), batch["X"].numpy(), y_encoded.numpy()
 
 
 class MemorizationMonitor(Callback):

@@ -2,24 +2,29 @@
 """ELR+ (Liu et al., NeurIPS 2020, section 4.3): :class:`ELRPlusClassifier`."""
 
 import copy
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from skorch import NeuralNetClassifier
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
-from sklearn.utils import check_random_state, check_scalar
+from sklearn.utils import check_scalar
 
-from ._elr_torch import MLP, ELRPlusLoss, ema_update, elr_plus_loss, sigmoid_rampup
-from ._validation import check_lam_candidates
-from .neural import _INDEX, NoisyLabelClassifier, _is_index_dict
+from ._elr_torch import (
+    MLP,
+    ELRPlusLoss,
+    elr_plus_loss,
+    ema_update,
+    sigmoid_rampup,
+    update_targets_,
+)
+from ._network import _INDEX, _MAX_SEED, NetworkBase, check_real, is_index_dict
 
 __all__ = ["ELRPlusClassifier"]
 
 
-class ELRPlusClassifier(NoisyLabelClassifier):
+class ELRPlusClassifier(NetworkBase):
     """ELR+: two networks, weight averaging and mixup around the ELR loss.
 
     Each network ``k`` keeps an exponential moving average (EMA) of its
@@ -32,8 +37,12 @@ class ELRPlusClassifier(NoisyLabelClassifier):
 
     Differences from the reference code, on purpose: both networks train on
     the same rows and the same noisy labels (the reference re-drew the split
-    and the noise per network); they see the same batches, network 1 then
-    network 2 on each batch; everything is seeded from ``random_state``.
+    and the noise per network); they see the same batches, and one optimizer
+    steps both (their losses are independent, so this is the same update as
+    two optimizers): skorch's ``LRScheduler``, gradient clipping and
+    ``Checkpoint``'s ``f_optimizer`` then reach both networks. The targets use
+    the same update as :class:`~sklearn_elr.NoisyLabelClassifier` (clamped
+    and renormalised predictions); everything is seeded from ``random_state``.
 
     - **Prediction**: softmax of the mean of the two live networks' logits
       (the reference's single-GPU rule; not the EMAs).
@@ -77,8 +86,16 @@ class ELRPlusClassifier(NoisyLabelClassifier):
         With 1, a network takes its targets from its own EMA (ablation).
     mixup : bool, default=True
         False trains on the un-mixed batch (ablation).
+    reweight_labels : bool, default=False
+        Multiply the (mixed) one-hot labels by the (mixed) targets and
+        renormalise, as the reference code does for CIFAR-100 only (paper,
+        appendix F): labels the targets disagree with lose weight. Off by
+        default because the paper gives no ablation and it changes the loss
+        of every other setting; see the user guide for a measurement.
     random_state, optimizer, lr, max_epochs, batch_size, train_split, device, verbose, **kwargs
-        As in :class:`~sklearn_elr.NoisyLabelClassifier`.
+        As in :class:`~sklearn_elr.NoisyLabelClassifier`. The optimizer holds
+        the parameters of both live networks (not the averages), so
+        ``optimizer__*`` and skorch callbacks apply to both.
 
     Attributes
     ----------
@@ -89,7 +106,10 @@ class ELRPlusClassifier(NoisyLabelClassifier):
         As in :class:`~sklearn_elr.NoisyLabelClassifier`, from the mean of the
         networks' targets.
     module_, module2_ : torch modules
-        The live networks (``module2_`` with two networks).
+        The live networks (``module2_`` with two networks). skorch's
+        ``save_params(f_params=...)`` saves ``module_``; add
+        ``f_module2=``, ``f_ema=`` and ``f_ema2=`` for the others (the same
+        keyword arguments work in ``Checkpoint``).
     ema_, ema2_ : torch modules
         Their weight averages.
     n_features_in_ : int
@@ -109,6 +129,7 @@ class ELRPlusClassifier(NoisyLabelClassifier):
         lam_rampup=0,
         n_networks=2,
         mixup=True,
+        reweight_labels=False,
         random_state=None,
         criterion=None,
         optimizer=torch.optim.Adam,
@@ -120,12 +141,14 @@ class ELRPlusClassifier(NoisyLabelClassifier):
         iterator_train__shuffle=True,
         **kwargs,
     ):
-        # Skip NoisyLabelClassifier.__init__: its loss-choice parameters do
-        # not apply, and skorch makes every attribute a parameter.
-        NeuralNetClassifier.__init__(
-            self,
+        super().__init__(
             module,
             *args,
+            lam=lam,
+            lams=lams,
+            cv=cv,
+            beta=beta,
+            random_state=random_state,
             criterion=criterion,
             optimizer=optimizer,
             lr=lr,
@@ -136,38 +159,25 @@ class ELRPlusClassifier(NoisyLabelClassifier):
             iterator_train__shuffle=iterator_train__shuffle,
             **kwargs,
         )
-        self.lam = lam
-        self.lams = lams
-        self.cv = cv
-        self.beta = beta
         self.mixup_alpha = mixup_alpha
         self.ema_decay = ema_decay
         self.ema_rampup = ema_rampup
         self.lam_rampup = lam_rampup
         self.n_networks = n_networks
         self.mixup = mixup
-        self.random_state = random_state
+        self.reweight_labels = reweight_labels
 
-    def _uses_elr(self):
-        return True
-
-    def _check_elr_params(self):
-        lams = check_lam_candidates(self.lam, self.lams, self.beta)
-        check_scalar(
-            self.mixup_alpha, "mixup_alpha", Real, min_val=0.0, include_boundaries="neither"
+    def _check_extra_params(self):
+        check_real(self.mixup_alpha, "mixup_alpha", min_val=0.0, include_boundaries="neither")
+        check_real(
+            self.ema_decay, "ema_decay", min_val=0.0, max_val=1.0, include_boundaries="left"
         )
-        check_scalar(
-            self.ema_decay, "ema_decay", Real, min_val=0.0, max_val=1.0,
-            include_boundaries="left",
-        )  # fmt: skip
-        check_scalar(self.ema_rampup, "ema_rampup", Real, min_val=0.0)
-        check_scalar(self.lam_rampup, "lam_rampup", Real, min_val=0.0)
+        check_real(self.ema_rampup, "ema_rampup", min_val=0.0)
+        check_real(self.lam_rampup, "lam_rampup", min_val=0.0)
         check_scalar(self.n_networks, "n_networks", Integral, min_val=1, max_val=2)
-        if not isinstance(self.mixup, (bool, np.bool_)):
-            raise ValueError(f"mixup must be True or False, got {self.mixup!r}.")
-        if self.criterion is not None:
-            raise ValueError(f"ELRPlusClassifier sets its own criterion; got {self.criterion!r}.")
-        return lams
+        for name in ("mixup", "reweight_labels"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}.")
 
     # -- components ---------------------------------------------------------
 
@@ -178,10 +188,9 @@ class ELRPlusClassifier(NoisyLabelClassifier):
         return [self.ema_, self.ema2_] if self.n_networks == 2 else [self.ema_]
 
     def initialize_module(self):
-        super().initialize_module()  # module_, sized from the data
+        self.module_ = self._build_module(0)
         if self.n_networks == 2:
-            # Built after module_, from the advanced generator: other weights.
-            self.module2_ = self.initialized_instance(self.module, self._module_kwargs())
+            self.module2_ = self._build_module(1)  # its own seed: other weights
         # The averages start as copies of the live networks.
         self.ema_ = copy.deepcopy(self.module_).requires_grad_(False)
         if self.n_networks == 2:
@@ -192,31 +201,24 @@ class ELRPlusClassifier(NoisyLabelClassifier):
         self.criterion_ = ELRPlusLoss(self.n_networks, self.n_train_samples_, len(self.classes_))
         return self
 
-    def initialize_optimizer(self, *args, **kwargs):
-        # One optimizer per live network; the averages are never optimized.
-        for name, module in zip(("optimizer_", "optimizer2_"), self._live()):
-            opt_args, opt_kwargs = self.get_params_for_optimizer(
-                "optimizer", module.named_parameters()
-            )
-            setattr(self, name, self.optimizer(*opt_args, **opt_kwargs))
-        return self
-
-    @property
-    def targets_(self):
-        return self.criterion_.targets.detach().cpu().numpy()
+    def get_all_learnable_params(self):
+        # The live networks only: the averages follow them by EMA, so they
+        # stay out of the optimizer, the LR schedule and gradient clipping.
+        averaged = {id(p) for average in self._averages() for p in average.parameters()}
+        for name, param in super().get_all_learnable_params():
+            if id(param) not in averaged:
+                yield name, param
 
     def _final_targets(self):
         return self.targets_.mean(axis=0)  # both networks' views of each row
 
     # -- training -----------------------------------------------------------
 
-    def fit(self, X, y, **fit_params):
-        """Train both networks from scratch; see :meth:`NoisyLabelClassifier.fit`."""
+    def _start_training(self):
         self.global_step_ = 0
         # Mixup draws (coefficients, permutations) from their own seeded stream.
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        seed = int(torch.randint(_MAX_SEED, (1,), generator=self.data_generator_))
         self.mix_rng_ = np.random.RandomState(seed)
-        return super().fit(X, y, **fit_params)
 
     def get_iterator(self, dataset, training=False):
         iterator = super().get_iterator(dataset, training=training)
@@ -224,62 +226,73 @@ class ELRPlusClassifier(NoisyLabelClassifier):
             self.batches_per_epoch_ = max(len(iterator), 1)
         return iterator
 
-    def train_step(self, batch, **fit_params):
+    def train_step_single(self, batch, **fit_params):
+        """Both networks' losses on one batch, and their gradients.
+
+        skorch's ``train_step`` around it zeroes the gradients, notifies
+        ``on_grad_computed`` (gradient clipping) and steps the optimizer.
+        """
+        self._set_training(True)
         Xi, yi = unpack_data(batch)
-        if not _is_index_dict(Xi):
+        if not is_index_dict(Xi):
             raise TypeError("ELRPlusClassifier trains on the rows given to fit only.")
         X = to_tensor(Xi["X"], device=self.device)
         index = to_tensor(Xi[_INDEX], device=self.device)
+        weight = self._batch_weight(Xi)
         y = to_tensor(yi, device=self.device)
         onehot = F.one_hot(y, len(self.classes_)).to(X.dtype)
-        epoch_progress = self.global_step_ / self.batches_per_epoch_
-        lam = self.lam_ * sigmoid_rampup(epoch_progress, self.lam_rampup)
-        decay = float(self.ema_decay) * sigmoid_rampup(
-            (self.global_step_ + 1) / self.batches_per_epoch_, self.ema_rampup
+        lam = self.lam_ * sigmoid_rampup(
+            self.global_step_ / self.batches_per_epoch_, self.lam_rampup
         )
-        live, averages = self._live(), self._averages()
-        optimizers = [self.optimizer_, getattr(self, "optimizer2_", None)]
+        averages = self._averages()
         losses, first_logits = [], None
-        for k, (net, optimizer) in enumerate(zip(live, optimizers)):
+        for k, net in enumerate(self._live()):
             teacher = averages[(k + 1) % len(averages)]  # the other network's EMA
             with torch.no_grad():
                 teacher.eval()
                 p_teacher = F.softmax(teacher(X, **fit_params), dim=1)
-                targets = self.criterion_.targets[k]
-                batch_targets = targets[index].mul_(float(self.beta))
-                batch_targets.add_(p_teacher.to(targets.dtype), alpha=1 - float(self.beta))
-                targets[index] = batch_targets
-            x_in, labels, mixed_targets = self._mix(X, onehot, batch_targets)
-            net.train()
+            batch_targets = update_targets_(
+                self.criterion_.targets[k], index, p_teacher, float(self.beta)
+            )
+            x_in, labels, mixed_targets, mixed_weight = self._mix(X, onehot, batch_targets, weight)
             logits = net(x_in, **fit_params)
-            loss = elr_plus_loss(logits, labels, mixed_targets.to(logits.dtype), lam)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            ema_update(averages[k], net, decay)
-            losses.append(loss.detach())
+            losses.append(
+                elr_plus_loss(
+                    logits, labels, mixed_targets.to(logits.dtype), lam,
+                    weight=mixed_weight, reweight_labels=self.reweight_labels,
+                )  # fmt: skip
+            )
             first_logits = logits.detach() if first_logits is None else first_logits
-        self.global_step_ += 1
-        return {"loss": torch.stack(losses).mean(), "y_pred": first_logits}
+        # The networks' losses are independent: one backward of their sum
+        # gives each network its own gradient.
+        torch.stack(losses).sum().backward()
+        return {"loss": torch.stack(losses).detach().mean(), "y_pred": first_logits}
 
-    def _mix(self, X, onehot, targets):
-        """Mixup of inputs, labels and targets with one l' and one permutation."""
+    def train_step(self, batch, **fit_params):
+        step = super().train_step(batch, **fit_params)
+        decay = float(self.ema_decay) * sigmoid_rampup(
+            (self.global_step_ + 1) / self.batches_per_epoch_, self.ema_rampup
+        )
+        for average, net in zip(self._averages(), self._live()):
+            ema_update(average, net, decay)
+        self.global_step_ += 1
+        return step
+
+    def _mix(self, X, onehot, targets, weight=None):
+        """Mixup of inputs, labels, targets (and weights) with one l' and one permutation."""
         if not self.mixup:
-            return X, onehot, targets
+            return X, onehot, targets, weight
         mix = self.mix_rng_.beta(self.mixup_alpha, self.mixup_alpha)
         mix = max(mix, 1.0 - mix)  # the mixed batch stays closer to its own rows
         perm = torch.from_numpy(self.mix_rng_.permutation(len(X))).to(X.device)
-        return (
-            mix * X + (1 - mix) * X[perm],
-            mix * onehot + (1 - mix) * onehot[perm],
-            mix * targets + (1 - mix) * targets[perm],
-        )
+        mixed = [mix * t + (1 - mix) * t[perm] for t in (X, onehot, targets)]
+        return (*mixed, None if weight is None else mix * weight + (1 - mix) * weight[perm])
 
     # -- prediction ---------------------------------------------------------
 
     def infer(self, x, **fit_params):
         """Mean of the live networks' logits (prediction and validation)."""
-        if _is_index_dict(x):
+        if is_index_dict(x):
             x = to_tensor(x["X"], device=self.device)
         else:
             x = to_tensor(x, device=self.device)

@@ -74,8 +74,10 @@ def test_without_weight_averaging_the_average_is_the_live_network(data):
         for p, q in zip(live.parameters(), average.parameters()):
             assert_array_equal(p.detach().numpy(), q.numpy())
             assert not q.requires_grad
+    # One optimizer holds both live networks, never the averages.
     optimized = {id(p) for g in net.optimizer_.param_groups for p in g["params"]}
-    assert optimized == {id(p) for p in net.module_.parameters()}
+    live = [*net.module_.parameters(), *net.module2_.parameters()]
+    assert optimized == {id(p) for p in live}
 
 
 @pytest.mark.parametrize("params", [dict(n_networks=1), dict(mixup=False)])

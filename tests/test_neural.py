@@ -221,11 +221,23 @@ def test_device_auto_resolves_per_call_and_stays_auto(data):
     X, y = data
     net = NoisyLabelClassifier(**SMALL, device="auto").fit(X, y)
     expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert net.device == "auto"
+    # The parameter stays "auto"; skorch's internals read the resolved device.
+    assert net.get_params()["device"] == "auto"
+    assert clone(net).get_params()["device"] == "auto"
+    assert net.device == expected
     assert net.criterion_.targets.device.type == expected
     restored = pickle.loads(pickle.dumps(net))
-    assert restored.device == "auto"
+    assert restored.get_params()["device"] == "auto"
     assert_array_equal(restored.predict(X), net.predict(X))
+
+
+def test_device_auto_is_never_written_back_by_an_abandoned_prediction(data):
+    X, y = data
+    net = NoisyLabelClassifier(**SMALL, device="auto").fit(X, y)
+    batches = net.forward_iter(X.astype(np.float32))
+    next(batches)  # a consumer that stops early never closes the generator
+    assert net.get_params()["device"] == "auto"
+    assert vars(net)["device"] == "auto"
 
 
 @CUDA
@@ -273,6 +285,7 @@ def test_import_error_names_the_extra(monkeypatch):
 
     monkeypatch.setattr(builtins, "__import__", no_skorch)
     monkeypatch.delitem(sys.modules, "sklearn_elr.neural", raising=False)
+    monkeypatch.delitem(sys.modules, "sklearn_elr._network", raising=False)
     with pytest.raises(ImportError, match=r"sklearn-elr\[torch\]"):
         importlib.import_module("sklearn_elr.neural")
     monkeypatch.undo()

@@ -1,0 +1,652 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""The shared base of the two network estimators (imports torch and skorch).
+
+:class:`NetworkBase` holds everything :class:`~sklearn_elr.NoisyLabelClassifier`
+and :class:`~sklearn_elr.ELRPlusClassifier` have in common: parameter checks,
+label encoding, the row-indexed batches that ELR's per-example targets need,
+seeding from ``random_state``, the choice of λ on held-out noisy labels, the
+NaN guard, the default callbacks, prediction, and putting the estimator back
+as it was when a fit fails. The two estimators are siblings that add their
+criterion (or training step) and their own parameters.
+"""
+
+import contextlib
+import copy
+import threading
+from collections.abc import Mapping
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state, check_scalar
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+try:
+    import torch
+    import torch.nn.functional as F
+    from skorch import NeuralNetClassifier
+    from skorch.callbacks import (
+        EpochScoring,
+        EpochTimer,
+        PassthroughScoring,
+        PrintLog,
+        ProgressBar,
+    )
+    from skorch.utils import to_tensor
+    from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
+except ImportError as exc:  # pragma: no cover - exercised without torch only
+    raise ImportError(
+        "The network estimators need PyTorch and skorch: install torch for your "
+        "CPU or CUDA (https://pytorch.org), then `pip install sklearn-elr[torch]`."
+    ) from exc
+
+from ._elr_torch import MLP, input_moments, weighted_mean
+from ._selection import choose, is_auto, mean_curves, selection_splits
+from ._validation import check_finite, check_lam_candidates, check_sample_weight
+from .diagnostics import label_quality_from_targets
+
+#: From this many rows, ``cv="auto"`` holds out 10 % once instead of 5 folds.
+_HOLDOUT_FROM = 5_000
+#: Keys of the dict-X that ``fit`` hands to skorch.
+_INDEX = "sample_idx"
+_WEIGHT = "sample_weight"
+_MAX_SEED = np.iinfo(np.int32).max
+
+
+def is_index_dict(X):
+    """True for the dict-X of our own fits (rows with their positions)."""
+    return isinstance(X, Mapping) and _INDEX in X
+
+
+class RowBatches(torch.utils.data.Dataset):
+    """Training rows with their positions, fetched a whole batch at a time.
+
+    ``dataset[rows]`` with a list of positions returns one batch,
+    ``({"X": X[rows], "sample_idx": rows[, "sample_weight": w[rows]]}, y[rows])``,
+    so a batch costs one NumPy gather instead of skorch's per-row indexing
+    and collation. An int position returns one example. This is also how a
+    callback reads the training rows (see ``callbacks.MemorizationMonitor``):
+    ``dataset_train[list(range(len(dataset_train)))]`` works for the dataset
+    and for the ``Subset`` a ``train_split`` makes of it.
+    """
+
+    def __init__(self, X, y, weight=None):
+        self.X = X
+        self.y = y
+        self.weight = weight
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, rows):
+        rows = np.asarray(rows)
+        batch = {"X": torch.as_tensor(self.X[rows]), _INDEX: torch.as_tensor(rows)}
+        if self.weight is not None:
+            batch[_WEIGHT] = torch.as_tensor(self.weight[rows])
+        return batch, torch.as_tensor(self.y[rows])
+
+
+class FixedSplit:
+    """A skorch ``train_split`` that holds out given rows of the training set."""
+
+    def __init__(self, train, held_out):
+        self.train = train
+        self.held_out = held_out
+
+    def __call__(self, dataset, y=None, **kwargs):
+        subset = torch.utils.data.Subset
+        return subset(dataset, self.train), subset(dataset, self.held_out)
+
+
+def _root_dataset(dataset):
+    while isinstance(dataset, torch.utils.data.Subset):
+        dataset = dataset.dataset
+    return dataset
+
+
+def _encoded_accuracy(net, X, y):
+    """Validation accuracy on skorch's internal, already encoded labels."""
+    return float(np.mean(net.predict_proba(X).argmax(axis=1) == np.asarray(y)))
+
+
+def resolve_device(device):
+    """``"auto"`` becomes ``"cuda"`` when available, else ``"cpu"``."""
+    if isinstance(device, str) and device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+# Fits of modules other than the default MLP can only seed torch's global
+# generator; they take this lock so that threads take turns with it.
+_GLOBAL_GENERATOR = threading.RLock()
+
+
+@contextlib.contextmanager
+def _global_torch_seed(seed, device):
+    """Seed torch's global generator inside the block; restore it after."""
+    cuda = device is not None and torch.device(device).type == "cuda"
+    devices = [torch.device(device).index or 0] if cuda else []
+    with _GLOBAL_GENERATOR, torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+class _VerboseProgressBar(ProgressBar):
+    """skorch's progress bar, shown only while ``net.verbose`` is set."""
+
+    def on_epoch_begin(self, net, **kwargs):
+        if _is_verbose(net):
+            super().on_epoch_begin(net, **kwargs)
+
+    def on_batch_end(self, net, **kwargs):
+        if _is_verbose(net):
+            super().on_batch_end(net, **kwargs)
+
+    def on_epoch_end(self, net, **kwargs):
+        if _is_verbose(net):
+            super().on_epoch_end(net, **kwargs)
+
+
+def _is_verbose(net):
+    return isinstance(net.verbose, (int, np.integer)) and net.verbose > 0
+
+
+def check_real(value, name, min_val=None, max_val=None, include_boundaries="both"):
+    """A finite real number within bounds, refused by name otherwise."""
+    check_scalar(
+        value, name, Real, min_val=min_val, max_val=max_val,
+        include_boundaries=include_boundaries,
+    )  # fmt: skip
+    check_finite(value, name)
+
+
+class NetworkBase(NeuralNetClassifier):
+    """Private base of the network estimators; see their docstrings.
+
+    Subclasses add their parameters (calling ``super().__init__``), the
+    criterion (``initialize_criterion``) or training step, and the hooks
+    ``_check_extra_params``, ``_uses_elr``, ``_final_targets`` and
+    ``_start_training``.
+    """
+
+    def __init__(
+        self,
+        module=MLP,
+        *args,
+        lam="auto",
+        lams=(0.0, 3.0),
+        cv="auto",
+        beta=0.7,
+        random_state=None,
+        criterion=None,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        max_epochs=60,
+        batch_size=128,
+        train_split=None,
+        verbose=0,
+        iterator_train__shuffle=True,
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            *args,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            verbose=verbose,
+            iterator_train__shuffle=iterator_train__shuffle,
+            **kwargs,
+        )
+        self.lam = lam
+        self.lams = lams
+        self.cv = cv
+        self.beta = beta
+        self.random_state = random_state
+
+    # -- device -------------------------------------------------------------
+
+    # ``device="auto"`` is resolved at every read, in this one place: skorch's
+    # internals (module placement, infer, loading) see "cuda" or "cpu", while
+    # the parameter itself stays "auto" for get_params, clones and pickles.
+    # Nothing ever writes the resolved value back, so no call can leave it set.
+    @property
+    def device(self):
+        return resolve_device(self.__dict__.get("device", "cpu"))
+
+    @device.setter
+    def device(self, value):
+        self.__dict__["device"] = value
+
+    def get_params(self, deep=True):
+        params = super().get_params(deep=deep)
+        if "device" in params:
+            params["device"] = self.__dict__["device"]
+        return params
+
+    # -- parameters and data ------------------------------------------------
+
+    def _check_params(self):
+        """Refuse bad parameters by name, before anything is trained."""
+        lams = check_lam_candidates(self.lam, self.lams, self.beta)
+        check_scalar(self.max_epochs, "max_epochs", Integral, min_val=1)
+        check_real(self.lr, "lr", min_val=0.0, include_boundaries="neither")
+        if not (isinstance(self.batch_size, Integral) and (self.batch_size >= 1 or self.batch_size == -1)):
+            raise ValueError(f"batch_size must be an int >= 1 or -1, got {self.batch_size!r}.")
+        if self.criterion is not None:
+            raise ValueError(
+                f"{type(self).__name__} sets its own criterion; leave criterion=None "
+                f"(got {self.criterion!r})."
+            )
+        self._check_extra_params()
+        return lams
+
+    def _check_extra_params(self):
+        """Subclasses check their own parameters here."""
+
+    def _uses_elr(self):
+        return True
+
+    def _validate_X(self, X, reset):
+        """float32 array for numeric input; torch Datasets pass through."""
+        if isinstance(X, torch.utils.data.Dataset) or is_index_dict(X):
+            return X
+        return validate_data(
+            self, X, reset=reset, dtype=np.float32, allow_nd=True,
+            ensure_min_samples=1, force_writeable=True,
+        )  # fmt: skip
+
+    def _prepare_fit(self, X, y, reset, sample_weight=None):
+        """The dict-X for skorch and the encoded labels; sets the data's sizes."""
+        name = type(self).__name__
+        if isinstance(X, torch.utils.data.Dataset):
+            raise TypeError(
+                f"{name}.fit needs array-like X: the ELR targets are indexed by row. "
+                "Pass the data as an array (images as (n, C, H, W))."
+            )
+        X = self._validate_X(X, reset=reset)
+        if y is None:
+            raise ValueError(f"{name} requires y to be passed, but the target y is None.")
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if len(y) != len(X):
+            raise ValueError(
+                f"X and y have inconsistent numbers of samples: {len(X)} and {len(y)}."
+            )
+        data = {"X": X, _INDEX: np.arange(len(X))}
+        if sample_weight is not None:
+            weight = check_sample_weight(sample_weight, len(X), dtype=np.float32)
+            if np.ptp(weight) > 0:  # equal weights are the unweighted loss
+                data[_WEIGHT] = weight
+        if reset:
+            encoder = LabelEncoder().fit(y if self.classes is None else self.classes)
+            if len(encoder.classes_) < 2:
+                raise ValueError(
+                    f"{name} needs samples of at least 2 classes in the "
+                    f"data, but the data contains only one class: {encoder.classes_[0]!r}."
+                )
+            self.label_encoder_ = encoder
+            self.n_train_samples_ = len(X)
+            self.n_inputs_ = int(np.prod(X.shape[1:]))
+            if self.module is MLP:
+                # The default MLP standardises its input with the training
+                # moments: raw features (digits x 1000 + 5e4) otherwise
+                # collapse it to one class, silently.
+                self.input_mean_, self.input_scale_ = input_moments(X)
+        unknown = set(np.unique(y)) - set(self.classes_)
+        if unknown:
+            raise ValueError(f"y contains labels {sorted(unknown, key=str)} not in classes_.")
+        return data, self.label_encoder_.transform(y).astype(np.int64)
+
+    @property
+    def classes_(self):
+        return self.label_encoder_.classes_
+
+    @property
+    def targets_(self):
+        check_is_fitted(self)
+        return self.criterion_.targets.detach().cpu().numpy()
+
+    # -- fitting ------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _restored_on_failure(self, deep=False):
+        """Put every attribute back if the block raises.
+
+        A refused or failed fit then leaves a fitted estimator exactly as it
+        was. ``fit`` builds new modules, so a shallow copy suffices;
+        ``partial_fit`` trains the existing ones in place (``deep=True``).
+        """
+        saved = {
+            key: copy.copy(value) if isinstance(value, (list, dict, set)) else value
+            for key, value in vars(self).items()
+        }
+        if deep:
+            names = [f"{name}_" for name in self._modules + self._criteria + self._optimizers]
+            trained = {key: saved[key] for key in [*names, "history_"] if key in saved}
+            saved.update(copy.deepcopy(trained))  # one memo: optimizers keep their params
+        try:
+            yield
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(saved)
+            raise
+
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        """Train from scratch on (possibly noisy) labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, ...)
+            float64 input is accepted (converted to a float32 copy).
+        y : array-like of shape (n_samples,)
+            Labels of any type.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows' losses; the ELR targets do not depend on them.
+            With ``lam="auto"`` the held-out accuracy is unweighted.
+        **fit_params : dict
+            Passed to the module's ``forward``.
+
+        Returns
+        -------
+        self : object
+        """
+        with self._restored_on_failure():
+            lams = self._check_params()
+            data, y_encoded = self._prepare_fit(X, y, reset=True, sample_weight=sample_weight)
+            rng = check_random_state(self.random_state)
+            self.__dict__.pop("cv_scores_", None)  # from an earlier auto fit
+            if self._uses_elr() and is_auto(self.lam):
+                self.lam_, epochs, self.cv_scores_ = self._select_lam(
+                    data, y_encoded, lams, rng, sample_weight, **fit_params
+                )
+                fit_params = {**fit_params, "epochs": epochs}
+            else:
+                self.lam_ = float(lams[0])
+            self.torch_seed_ = rng.randint(_MAX_SEED)
+            self.data_generator_ = torch.Generator().manual_seed(self.torch_seed_)
+            self._start_training()
+            with self._torch_randomness(self.torch_seed_):
+                super().fit(data, y_encoded, **fit_params)
+            self._record_label_quality(y_encoded)
+        return self
+
+    def _start_training(self):
+        """Subclasses reset their per-fit training state here."""
+
+    def _torch_randomness(self, seed):
+        """Where torch's randomness comes from during a fit.
+
+        The default MLP draws initialisation and dropout from its own seeded
+        generators and the batches from ``data_generator_``: nothing touches
+        torch's global generator, so fits in threads are reproducible and run
+        in parallel. Other modules can only use the global generator: it is
+        seeded, restored after, and held by one fit at a time.
+        """
+        if self.module is MLP:
+            return contextlib.nullcontext()
+        return _global_torch_seed(seed, self.device)
+
+    def _select_lam(self, data, y_encoded, lams, rng, sample_weight=None, **fit_params):
+        """Choose λ and the number of epochs on held-out noisy labels.
+
+        Each candidate is a clone with that ``lam`` whose ``train_split``
+        holds out one split's rows (their targets stay zero, as with any
+        skorch split); its ``valid_acc`` after each epoch is the score.
+        Returns ``(lam, n_epochs, mean_scores)``; the refit trains on all
+        rows for ``n_epochs``.
+        """
+        splits = selection_splits(
+            self.cv, data["X"], y_encoded, rng, holdout_from=_HOLDOUT_FROM
+        )
+        labels = self.classes_[y_encoded]
+        curves, n_held_out = [], 0
+        for train, held_out in splits:
+            n_held_out += len(held_out)
+            scores = []
+            for lam in lams:
+                net = clone(self).set_params(
+                    lam=float(lam), train_split=FixedSplit(train, held_out), verbose=0,
+                    random_state=rng.randint(_MAX_SEED),
+                )  # fmt: skip
+                net.fit(data["X"], labels, sample_weight=sample_weight, **fit_params)
+                scores.append(net.history[:, "valid_acc"])
+            curves.append(np.array(scores).T)
+        mean_scores = mean_curves(curves, self.max_epochs)
+        # Networks memorize, so ELR is the prior: plain cross-entropy must win
+        # by one held-out example per split (at most 1 point) to be chosen.
+        slack = min(len(curves) / n_held_out, 0.01)
+        k, n_epochs = choose(mean_scores, slack=slack, prefer="larger")
+        return float(lams[k]), n_epochs, mean_scores
+
+    def _record_label_quality(self, y_encoded):
+        """``label_quality_`` and ``label_issues_`` from the final targets."""
+        targets = self._final_targets()
+        if targets is not None:
+            self.label_quality_, self.label_issues_ = label_quality_from_targets(
+                targets, y_encoded
+            )
+
+    def _final_targets(self):
+        return self.targets_
+
+    def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
+        """Continue training on the same rows as the first fit.
+
+        ELR's targets are indexed by row, so ``X`` must hold the training
+        examples of the first ``fit`` in the same order; chunked or streaming
+        ``partial_fit`` is not supported. A call that fails leaves the
+        estimator as it was.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+        y : array-like of shape (n_samples,)
+        classes : ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+        **fit_params : dict
+
+        Returns
+        -------
+        self : object
+        """
+        if is_index_dict(X):  # called by our own fit through skorch's fit
+            return super().partial_fit(X, y, classes, **fit_params)
+        if not self.initialized_:
+            return self.fit(X, y, sample_weight=sample_weight, **fit_params)
+        with self._restored_on_failure(deep=True):
+            self._check_params()
+            data, y_encoded = self._prepare_fit(X, y, reset=False, sample_weight=sample_weight)
+            if len(y_encoded) != self.n_train_samples_:
+                raise ValueError(
+                    "partial_fit continues training on the rows of the first fit: "
+                    f"expected {self.n_train_samples_} rows, got {len(y_encoded)}."
+                )
+            seed = int(torch.randint(_MAX_SEED, (1,), generator=self.data_generator_))
+            with self._torch_randomness(seed):
+                super().partial_fit(data, y_encoded, **fit_params)
+            self._record_label_quality(y_encoded)
+        return self
+
+    # -- components ---------------------------------------------------------
+
+    def initialize(self):
+        """Build the components; without a fit, from the parameters alone.
+
+        Weights saved with ``save_params`` load into a fresh estimator: set
+        ``classes`` (or ``module__n_classes``) and, for the default MLP,
+        ``module__n_features`` and ``module__n_classes``, then ``initialize()``
+        and ``load_params``.
+        """
+        if not hasattr(self, "label_encoder_"):
+            n_classes = self.get_params_for("module").get("n_classes")
+            classes = self.classes if self.classes is not None else n_classes
+            if classes is None:
+                raise ValueError(
+                    f"{type(self).__name__} learns its classes in fit: call fit, or set "
+                    "classes (and, for the default MLP, module__n_features and "
+                    "module__n_classes) before initialize()."
+                )
+            classes = np.arange(classes) if isinstance(classes, Integral) else classes
+            self.label_encoder_ = LabelEncoder().fit(classes)
+            self.n_train_samples_ = 0  # no targets: load_params, then predict
+            self.lam_ = 0.0 if is_auto(self.lam) else float(self.lam)
+            self.torch_seed_ = check_random_state(self.random_state).randint(_MAX_SEED)
+        return super().initialize()
+
+    def _module_kwargs(self, seed):
+        """``module__*`` parameters, plus the data's sizes for the default MLP."""
+        kwargs = self.get_params_for("module")
+        if self.module is MLP:
+            if hasattr(self, "n_inputs_"):
+                kwargs.setdefault("n_features", self.n_inputs_)
+                kwargs.setdefault("input_mean", self.input_mean_)
+                kwargs.setdefault("input_scale", self.input_scale_)
+            kwargs.setdefault("n_classes", len(self.classes_))
+            kwargs.setdefault("seed", seed)
+            if "n_features" not in kwargs:
+                raise ValueError(
+                    "The default MLP is sized from the data: call fit, or set "
+                    "module__n_features and module__n_classes."
+                )
+        return kwargs
+
+    def _build_module(self, k=0):
+        """Network ``k`` of this fit, with its own seed."""
+        seed = int(np.random.SeedSequence([self.torch_seed_, k]).generate_state(1)[0] >> 1)
+        return self.initialized_instance(self.module, self._module_kwargs(seed))
+
+    def initialize_module(self):
+        self.module_ = self._build_module(0)
+        return self
+
+    def get_dataset(self, X, y=None):
+        if is_index_dict(X):
+            return RowBatches(X["X"], y, X.get(_WEIGHT))
+        return super().get_dataset(X, y)
+
+    def get_iterator(self, dataset, training=False):
+        prefix = "iterator_train" if training else "iterator_valid"
+        iterator = self.iterator_train if training else self.iterator_valid
+        if iterator is not DataLoader:
+            return super().get_iterator(dataset, training=training)
+        kwargs = self.get_params_for(prefix)
+        batch_size = kwargs.pop("batch_size", self.batch_size)
+        batch_size = len(dataset) if batch_size == -1 else batch_size
+        # Every DataLoader draws a base seed when it starts: from the fit's
+        # generator (training) or a fresh one, never torch's global generator.
+        # One generator per fit: every epoch draws a new order and refits
+        # with the same random_state repeat the sequence.
+        generator = kwargs.pop("generator", None)
+        if generator is None:
+            generator = getattr(self, "data_generator_", None) if training else None
+            generator = torch.Generator() if generator is None else generator
+        if not isinstance(_root_dataset(dataset), RowBatches):
+            return DataLoader(dataset, batch_size=batch_size, generator=generator, **kwargs)
+        # Our rows: sample whole batches of positions.
+        shuffle, drop_last = kwargs.pop("shuffle", False), kwargs.pop("drop_last", False)
+        sampler = (
+            RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
+        )
+        return DataLoader(
+            dataset, batch_size=None, sampler=BatchSampler(sampler, batch_size, drop_last),
+            generator=generator, **kwargs,
+        )  # fmt: skip
+
+    def infer(self, x, **fit_params):
+        if is_index_dict(x):
+            return self.module_(to_tensor(x["X"], device=self.device), **fit_params)
+        return super().infer(x, **fit_params)
+
+    def _batch_weight(self, X):
+        """The batch's sample weights as a tensor, or None."""
+        if is_index_dict(X) and _WEIGHT in X:
+            return to_tensor(X[_WEIGHT], device=self.device)
+        return None
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        y_true = to_tensor(y_true, device=self.device)
+        weight = self._batch_weight(X)
+        if training and is_index_dict(X):
+            index = to_tensor(X[_INDEX], device=self.device)
+            return self.criterion_(y_pred, y_true, index, weight)
+        # Validation and scoring: plain cross-entropy, targets untouched.
+        return weighted_mean(F.cross_entropy(y_pred, y_true, reduction="none"), weight)
+
+    def on_batch_end(self, net, batch=None, training=None, **kwargs):
+        if training:
+            # Plain indexing: History's tuple lookup costs more per batch.
+            loss = self.history[-1]["batches"][-1]["train_loss"]
+            if not np.isfinite(loss):
+                raise FloatingPointError(
+                    f"The training loss became {loss} in epoch {len(self.history)}; "
+                    "the model is unusable. Lower lr or lam, or standardise X."
+                )
+
+    @property
+    def _default_callbacks(self):
+        callbacks = [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            (
+                "valid_acc",
+                EpochScoring(_encoded_accuracy, name="valid_acc", lower_is_better=False),
+            ),
+        ]
+        return callbacks + [("progress_bar", _VerboseProgressBar()), ("print_log", PrintLog())]
+
+    # -- prediction ---------------------------------------------------------
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...) or torch Dataset
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            float64, rows sum to one.
+        """
+        check_is_fitted(self)
+        proba = super().predict_proba(self._validate_X(X, reset=False))
+        proba = proba.astype(np.float64)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """Most probable class of each row, as labels from ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...) or torch Dataset
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        proba = self.predict_proba(X)  # first: it raises NotFittedError
+        return self.classes_[proba.argmax(axis=1)]
+
+    def __setstate__(self, state):
+        # skorch maps the tensors to the stored device; "auto" means what
+        # this machine has, and stays "auto" in the parameter.
+        device = state.get("device")
+        if isinstance(device, str) and device == "auto":
+            state["device"] = resolve_device("auto")
+            super().__setstate__(state)
+            self.device = "auto"
+        else:
+            super().__setstate__(state)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.non_deterministic = False
+        return tags
