@@ -6,7 +6,7 @@ TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test test-notorch bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,19 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# The NumPy part of the library, in an environment without torch or skorch:
+# proves that `import sklearn_elr` and the test collection need neither.
+NOTORCH := .venv-notorch
+$(NOTORCH)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(NOTORCH)
+	$(NOTORCH)/bin/python -m pip install --quiet --upgrade pip
+	$(NOTORCH)/bin/python -m pip install --quiet -e ".[tests]"
+	touch $@
+
+test-notorch: $(NOTORCH)/.installed
+	$(NOTORCH)/bin/python -c "import importlib.util as u; assert u.find_spec('torch') is None"
+	$(NOTORCH)/bin/python -m pytest -q -W error::pytest.PytestCollectionWarning
+
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[benchmarks]"
 	$(BIN)/python benchmarks/bench_robustness.py
@@ -34,4 +47,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_diagnostics.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(NOTORCH) build *.egg-info

@@ -161,3 +161,11 @@ def test_auto_lam_selects_with_the_same_rule(data):
     assert net.lam_ in (0.0, 3.0)
     assert net.cv_scores_.shape == (EPOCHS, 2)
     assert 1 <= len(net.history) <= EPOCHS
+
+
+def test_reweight_labels_option_trains_and_changes_the_loss(data):
+    X, y = data
+    a = ELRPlusClassifier(**SMALL).fit(X, y)
+    b = ELRPlusClassifier(**SMALL, reweight_labels=True).fit(X, y)
+    assert b.score(X, y) > 0.7
+    assert not np.allclose(a.predict_proba(X), b.predict_proba(X))

@@ -79,3 +79,58 @@ def test_criteria_give_softmax_probabilities_in_skorch(criterion):
 def test_mlp_flattens_images():
     module = MLP(n_features=64, n_classes=10, hidden_sizes=(16,))
     assert module(torch.zeros(3, 1, 8, 8)).shape == (3, 10)
+
+
+def test_the_one_torch_target_update_matches_the_numpy_kernel(seed):
+    from sklearn_elr._elr_torch import update_targets_
+
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet(np.ones(4) * 0.05, 6)  # rows with entries below the clamp
+    buffer = rng.dirichlet(np.ones(4), 10) * 0.5
+    index = rng.permutation(10)[:6]
+    expected = K.update_targets(buffer[index], probs, 0.7)
+    targets = torch.from_numpy(buffer.copy())
+    rows = update_targets_(targets, torch.from_numpy(index), torch.from_numpy(probs), 0.7)
+    assert_allclose(rows.numpy(), expected, rtol=1e-12)
+    assert_allclose(targets.numpy()[index], expected, rtol=1e-12)
+    untouched = np.setdiff1d(np.arange(10), index)
+    assert_allclose(targets.numpy()[untouched], buffer[untouched])
+
+
+def test_sample_weights_weigh_each_rows_loss_but_not_the_targets(seed):
+    logits, y, targets = _problem(seed)
+    weight = np.random.default_rng(seed).uniform(0.1, 3.0, len(y))
+    index = torch.arange(len(y))
+    plain = ELRLoss(len(y), logits.shape[1]).double()
+    weighted = ELRLoss(len(y), logits.shape[1]).double()
+    for criterion in (plain, weighted):
+        criterion.targets.copy_(torch.from_numpy(targets))
+    z = torch.tensor(logits)
+    plain(z, torch.from_numpy(y), index)
+    loss = weighted(z, torch.from_numpy(y), index, torch.from_numpy(weight))
+    assert torch.equal(plain.targets, weighted.targets)
+    per_row = K.cross_entropy(logits, y) + 3.0 * K.elr_penalty(
+        K.softmax(logits), weighted.targets.numpy()
+    )
+    assert_allclose(loss.item(), np.average(per_row, weights=weight), rtol=1e-10)
+    for criterion in (CELoss(), GCELoss(), SCELoss()):
+        rows = [criterion(z[i : i + 1], torch.from_numpy(y[i : i + 1])).item() for i in range(len(y))]
+        assert_allclose(
+            criterion(z, torch.from_numpy(y), None, torch.from_numpy(weight)).item(),
+            np.average(rows, weights=weight), rtol=1e-10,
+        )  # fmt: skip
+
+
+def test_reweighted_labels_follow_the_targets():
+    from sklearn_elr._elr_torch import elr_plus_loss
+
+    logits, y, targets = _problem(0)
+    onehot = np.eye(logits.shape[1])[y]
+    mixed = 0.7 * onehot + 0.3 * onehot[::-1]
+    z, t = torch.tensor(logits), torch.tensor(targets)
+    loss = elr_plus_loss(z, torch.tensor(mixed), t, 2.0, reweight_labels=True)
+    labels = mixed * targets
+    labels /= labels.sum(axis=1, keepdims=True)
+    log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    expected = -(labels * log_probs).sum(axis=1) + 2.0 * K.elr_penalty(K.softmax(logits), targets)
+    assert_allclose(loss.item(), expected.mean(), rtol=1e-10)

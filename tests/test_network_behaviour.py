@@ -1,0 +1,344 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""What both network estimators owe a skorch user: callbacks, refits, seeds.
+
+Every test runs on :class:`NoisyLabelClassifier` and :class:`ELRPlusClassifier`
+alike (the ``Net`` fixture), since they share one base.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+torch = pytest.importorskip("torch")
+skorch = pytest.importorskip("skorch")
+
+from joblib import Parallel, delayed  # noqa: E402
+from skorch.callbacks import (  # noqa: E402
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    GradientNormClipping,
+    LRScheduler,
+    ProgressBar,
+)
+from skorch.dataset import ValidSplit  # noqa: E402
+from torch.optim.lr_scheduler import CosineAnnealingLR, StepLR  # noqa: E402
+
+from sklearn_elr import ELRPlusClassifier, NoisyLabelClassifier  # noqa: E402
+
+SMALL = dict(max_epochs=4, batch_size=64, module__hidden_sizes=(32,), random_state=0, lam=3.0)
+
+
+@pytest.fixture(scope="module")
+def data():
+    from sklearn.datasets import load_digits
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_digits(return_X_y=True)
+    return StandardScaler().fit_transform(X)[:300].astype(np.float32), y[:300]
+
+
+@pytest.fixture(params=[NoisyLabelClassifier, ELRPlusClassifier], ids=lambda c: c.__name__)
+def Net(request):
+    return request.param
+
+
+def _live_networks(net):
+    return [net.module_, net.module2_] if isinstance(net, ELRPlusClassifier) else [net.module_]
+
+
+def _state(net):
+    """Every weight and buffer of the fitted networks, as NumPy copies."""
+    return [
+        t.detach().cpu().numpy().copy()
+        for module in _live_networks(net)
+        for t in [*module.parameters(), *module.buffers()]
+    ]
+
+
+# -- skorch callbacks --------------------------------------------------------
+
+
+def test_lr_scheduler_reaches_every_network(Net, data):
+    X, y = data
+    net = Net(
+        **{**SMALL, "max_epochs": 3}, lr=0.02,
+        callbacks=[("lr", LRScheduler(StepLR, step_size=1, gamma=0.1))],
+    ).fit(X, y)  # fmt: skip
+    # Every parameter of every live network is in a group at 0.02 * 0.1**3.
+    trained = {id(p) for module in _live_networks(net) for p in module.parameters()}
+    in_groups = {
+        id(p): group["lr"] for group in net.optimizer_.param_groups for p in group["params"]
+    }
+    assert trained <= set(in_groups)
+    assert_allclose([in_groups[i] for i in trained], 2e-5, rtol=1e-9)
+
+
+def test_the_papers_sgd_recipe_runs_with_standard_callbacks(Net, data):
+    # SGD, momentum 0.9, weight decay, cosine schedule (paper, appendix G).
+    X, y = data
+    epochs = 5
+    net = Net(
+        **{**SMALL, "max_epochs": epochs}, lr=0.1, optimizer=torch.optim.SGD,
+        optimizer__momentum=0.9, optimizer__weight_decay=1e-3,
+        callbacks=[("lr", LRScheduler(CosineAnnealingLR, T_max=epochs, eta_min=1e-4))],
+    ).fit(X, y)  # fmt: skip
+    groups = net.optimizer_.param_groups
+    assert isinstance(net.optimizer_, torch.optim.SGD)
+    assert all(g["momentum"] == 0.9 and g["weight_decay"] == 1e-3 for g in groups)
+    # After T_max epochs the cosine schedule is at its floor, for both networks.
+    assert_allclose([g["lr"] for g in groups], 1e-4, rtol=1e-6)
+    assert all(p in net.optimizer_.state for m in _live_networks(net) for p in m.parameters())
+    assert net.score(X, y) > 0.5  # ten classes: it learned
+
+
+def test_on_grad_computed_sees_and_clips_every_network(Net, data):
+    X, y = data
+
+    class Recorder(Callback):
+        def initialize(self):
+            self.norms, self.params = [], set()
+            return self
+
+        def on_grad_computed(self, net, named_parameters, **kwargs):
+            grads = [p.grad for _, p in named_parameters]
+            self.params |= {id(p) for _, p in net.get_all_learnable_params()}
+            self.norms.append(torch.norm(torch.stack([g.norm() for g in grads])).item())
+
+    recorder = Recorder()
+    # Clipping runs before the recorder (callbacks fire in order).
+    net = Net(
+        **{**SMALL, "max_epochs": 2},
+        callbacks=[("clip", GradientNormClipping(1e-3)), ("record", recorder)],
+    ).fit(X, y)  # fmt: skip
+    n_batches = 2 * math.ceil(len(X) / SMALL["batch_size"])
+    assert len(recorder.norms) == n_batches
+    assert max(recorder.norms) <= 1e-3 * (1 + 1e-4)
+    trained = {id(p) for module in _live_networks(net) for p in module.parameters()}
+    assert recorder.params == trained
+
+
+def test_early_stopping_checkpoint_and_progress_bar(Net, data, tmp_path, capsys):
+    X, y = data
+    checkpoint = Checkpoint(dirname=str(tmp_path), monitor="valid_loss_best", load_best=True)
+    net = Net(
+        **{**SMALL, "max_epochs": 40}, lr=0.05, train_split=ValidSplit(0.25, stratified=True),
+        callbacks=[
+            ("stop", EarlyStopping(patience=2)), ("checkpoint", checkpoint),
+            ("bar", ProgressBar()),
+        ],
+    ).fit(X, y)  # fmt: skip
+    history = net.history
+    assert len(history) < 40  # stopped early
+    best = int(np.argmin(history[:, "valid_loss"]))
+    assert history[best, "event_cp"] is True
+    assert (tmp_path / "params.pt").exists() and (tmp_path / "optimizer.pt").exists()
+    # load_best restored the checkpointed module_: its validation loss is the best one.
+    saved = torch.load(tmp_path / "params.pt", weights_only=True)
+    for name, tensor in net.module_.state_dict().items():
+        assert torch.equal(tensor, saved[name])
+    assert capsys.readouterr().err  # the progress bar wrote to stderr
+
+
+# -- fits that fail leave the estimator as it was -----------------------------
+
+
+def test_a_refit_that_diverges_leaves_the_fitted_estimator_as_it_was(Net, data):
+    X, y = data
+    net = Net(**SMALL, optimizer=torch.optim.SGD, lr=0.01).fit(X, y)
+    before, proba = _state(net), net.predict_proba(X)
+    history_length = len(net.history)
+    net.set_params(lr=1e12)
+    with pytest.raises(FloatingPointError):
+        net.fit(X, y)
+    assert len(net.history) == history_length
+    for a, b in zip(before, _state(net)):
+        assert_array_equal(a, b)
+    assert_array_equal(net.predict_proba(X), proba)
+
+
+def test_a_refused_refit_changes_no_fitted_attribute(Net, data):
+    X, y = data
+    net = Net(**SMALL).fit(X, y)
+    proba = net.predict_proba(X)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        net.fit(X[:, :10], y[:-1])
+    assert net.n_features_in_ == X.shape[1]
+    assert_array_equal(net.predict_proba(X), proba)
+
+
+def test_a_failed_partial_fit_leaves_the_weights_as_they_were(Net, data):
+    X, y = data
+    net = Net(**SMALL, optimizer=torch.optim.SGD, lr=0.01).fit(X, y)
+    before = _state(net)
+    net.set_params(lr=1e12)
+    with pytest.raises(FloatingPointError):
+        net.partial_fit(X, y)
+    for a, b in zip(before, _state(net)):
+        assert_array_equal(a, b)
+    assert np.all(np.isfinite(net.predict_proba(X)))
+
+
+def test_failed_first_fit_leaves_an_unfitted_estimator(Net, data):
+    X, y = data
+    net = Net(**SMALL, lr=1e12, optimizer=torch.optim.SGD)
+    with pytest.raises(FloatingPointError):
+        net.fit(X, y)
+    assert not net.initialized_
+    assert not hasattr(net, "classes_") or not hasattr(net, "label_encoder_")
+
+
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        ({"max_epochs": 0}, "max_epochs"),
+        ({"lr": float("nan")}, "lr"),
+        ({"lr": float("inf")}, "lr"),
+        ({"beta": float("nan")}, "beta"),
+        ({"batch_size": 0}, "batch_size"),
+    ],
+)
+def test_bad_shared_parameters_are_refused_by_name_before_training(Net, data, params, name):
+    X, y = data
+    net = Net(**{**SMALL, **params})
+    with pytest.raises(ValueError, match=name):
+        net.fit(X, y)
+    assert not net.initialized_
+
+
+@pytest.mark.parametrize(
+    "Cls, params, name",
+    [
+        (NoisyLabelClassifier, {"gce_q": float("nan")}, "gce_q"),
+        (NoisyLabelClassifier, {"sce_alpha": float("inf")}, "sce_alpha"),
+        (NoisyLabelClassifier, {"sce_beta": float("nan")}, "sce_beta"),
+        (ELRPlusClassifier, {"mixup_alpha": float("nan")}, "mixup_alpha"),
+        (ELRPlusClassifier, {"ema_decay": float("nan")}, "ema_decay"),
+        (ELRPlusClassifier, {"ema_rampup": float("inf")}, "ema_rampup"),
+        (ELRPlusClassifier, {"lam_rampup": float("nan")}, "lam_rampup"),
+        (ELRPlusClassifier, {"reweight_labels": "yes"}, "reweight_labels"),
+    ],
+)
+def test_bad_own_parameters_are_refused_by_name(Cls, params, name, data):
+    X, y = data
+    with pytest.raises(ValueError, match=name):
+        Cls(**{**SMALL, **params}).fit(X, y)
+
+
+# -- randomness ----------------------------------------------------------------
+
+
+def test_fits_in_threads_are_reproducible_and_leave_the_callers_generator(Net, data):
+    X, y = data
+    torch.manual_seed(7)
+    state = torch.get_rng_state()
+    probas = Parallel(n_jobs=4, backend="threading")(
+        delayed(lambda: Net(**SMALL).fit(X, y).predict_proba(X))() for _ in range(4)
+    )
+    for proba in probas[1:]:
+        assert_array_equal(proba, probas[0])
+    assert torch.equal(torch.get_rng_state(), state)
+
+
+class _DropoutNet(torch.nn.Module):
+    """A custom module: its init and dropout use torch's global generator."""
+
+    def __init__(self, n_features=64, n_classes=10):
+        super().__init__()
+        self.layers = torch.nn.Sequential(
+            torch.nn.Linear(n_features, 32), torch.nn.ReLU(), torch.nn.Dropout(0.3),
+            torch.nn.Linear(32, n_classes),
+        )  # fmt: skip
+
+    def forward(self, X):
+        return self.layers(X)
+
+
+def test_custom_modules_in_threads_take_turns_with_the_global_generator(Net, data):
+    X, y = data
+    params = {**SMALL, "module": _DropoutNet}
+    del params["module__hidden_sizes"]
+    state = torch.get_rng_state()
+    probas = Parallel(n_jobs=3, backend="threading")(
+        delayed(lambda: Net(**params).fit(X, y).predict_proba(X))() for _ in range(3)
+    )
+    for proba in probas[1:]:
+        assert_array_equal(proba, probas[0])
+    assert torch.equal(torch.get_rng_state(), state)
+
+
+# -- sample weights ------------------------------------------------------------
+
+
+def test_unit_weights_are_the_unweighted_fit(Net, data):
+    X, y = data
+    a = Net(**SMALL).fit(X, y).predict_proba(X)
+    b = Net(**SMALL).fit(X, y, sample_weight=np.ones(len(y))).predict_proba(X)
+    assert_array_equal(a, b)
+
+
+def test_sample_weight_weighs_the_loss_and_not_the_targets(Net, data):
+    X, y = data
+    weight = np.where(y < 5, 3.0, 0.5)
+    # lr ~ 0: the networks do not move, so the targets only depend on them.
+    still = {**SMALL, "lr": 1e-12, "max_epochs": 2}
+    plain = Net(**still).fit(X, y)
+    weighted = Net(**still).fit(X, y, sample_weight=weight)
+    assert_allclose(weighted.targets_, plain.targets_, rtol=1e-6)
+    # With training, heavy classes are learned better than in the plain fit.
+    plain = Net(**{**SMALL, "max_epochs": 2}).fit(X, y)
+    weighted = Net(**{**SMALL, "max_epochs": 2}).fit(X, y, sample_weight=weight)
+    heavy = y < 5
+    assert np.mean(weighted.predict(X[heavy]) == y[heavy]) >= np.mean(
+        plain.predict(X[heavy]) == y[heavy]
+    )
+    assert not np.allclose(weighted.predict_proba(X), plain.predict_proba(X))
+
+
+def test_bad_sample_weight_is_refused_before_training(Net, data):
+    X, y = data
+    net = Net(**SMALL)
+    with pytest.raises(ValueError, match="sample_weight"):
+        net.fit(X, y, sample_weight=np.ones(len(y) - 1))
+    with pytest.raises(ValueError, match="Negative"):
+        net.fit(X, y, sample_weight=-np.ones(len(y)))
+    assert not net.initialized_
+
+
+def test_sample_weight_reaches_lam_auto_and_the_input_is_not_modified(Net, data):
+    X, y = data
+    weight = np.linspace(0.5, 2.0, len(y))
+    copy = weight.copy()
+    net = Net(**{**SMALL, "lam": "auto", "cv": 2}).fit(X, y, sample_weight=weight)
+    assert net.lam_ in (0.0, 3.0)
+    assert_array_equal(weight, copy)
+
+
+# -- weights-only persistence --------------------------------------------------
+
+
+def test_save_params_load_params_into_a_fresh_estimator(Net, data, tmp_path):
+    X, y = data
+    labels = np.array(list("abcdefghij"))[y]
+    net = Net(**SMALL).fit(X, labels)
+    files = {"f_params": tmp_path / "module.pt"}
+    if isinstance(net, ELRPlusClassifier):
+        files["f_module2"] = tmp_path / "module2.pt"
+    net.save_params(**files)
+    fresh = Net(
+        module__hidden_sizes=(32,), module__n_features=X.shape[1], module__n_classes=10,
+        classes=net.classes_,
+    ).initialize()  # fmt: skip
+    fresh.load_params(**files)
+    assert_array_equal(fresh.classes_, net.classes_)
+    assert_allclose(fresh.predict_proba(X), net.predict_proba(X), rtol=1e-6)
+    assert_array_equal(fresh.predict(X), net.predict(X))
+
+
+def test_initialize_without_data_or_sizes_names_what_is_missing(Net):
+    with pytest.raises(ValueError, match="classes"):
+        Net().initialize()
+    with pytest.raises(ValueError, match="module__n_features"):
+        Net(module__n_classes=3).initialize()
