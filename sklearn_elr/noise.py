@@ -18,15 +18,24 @@ stay aligned.
 
 
 import numpy as np
-import pandas as pd
-from scipy.special import expit
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.base import BaseEstimator
 from sklearn.utils import check_array, check_consistent_length, check_random_state
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import column_or_1d
 
+from ._noise_kernels import (
+    FLIP_SHARPNESS,
+    as_like,
+    calibrated_sigmoid,
+    draw_rows,
+    largest_remainder,
+    pair_transition_matrix,
+    python_label,
+    sample_from_matrix,
+    symmetric_transition_matrix,
+)
 from ._validation import check_rate, check_transition_matrix
+from .meta import WithLabelNoise
 
 __all__ = [
     "SymmetricNoise",
@@ -41,150 +50,6 @@ __all__ = [
     "symmetric_transition_matrix",
     "pair_transition_matrix",
 ]
-
-
-# -- transition matrices ------------------------------------------------------
-
-
-def symmetric_transition_matrix(n_classes, rate, *, keep_true=True):
-    """Transition matrix of symmetric (uniform) noise.
-
-    Parameters
-    ----------
-    n_classes : int
-        Number of classes, at least 2.
-    rate : float in [0, 1]
-        Share of labels that are redrawn.
-    keep_true : bool, default=True
-        True: the redraw is uniform over all classes and may return the true
-        one (the paper's convention), ``T = (1 - r) I + r / C``. False: it is
-        uniform over the other classes, ``T = (1 - r) I + r / (C - 1) (1 - I)``.
-
-    Returns
-    -------
-    matrix : ndarray of shape (n_classes, n_classes)
-    """
-    rate = check_rate(rate)
-    if n_classes < 2:
-        raise ValueError(f"Symmetric noise needs at least 2 classes, got {n_classes}.")
-    eye = np.eye(n_classes)
-    if keep_true:
-        return (1 - rate) * eye + rate / n_classes
-    return (1 - rate) * eye + rate / (n_classes - 1) * (1 - eye)
-
-
-def pair_transition_matrix(classes, rate, *, mapping=None):
-    """Transition matrix of class-dependent flips ``c -> mapping[c]``.
-
-    Parameters
-    ----------
-    classes : array-like of shape (n_classes,)
-        Labels, in the order of the matrix rows.
-    rate : float in [0, 1]
-        Probability that a label of a mapped class is flipped.
-    mapping : dict, default=None
-        Label -> label. Classes not in it stay clean. None maps each class to
-        the next one in ``classes`` (cyclically).
-
-    Returns
-    -------
-    matrix : ndarray of shape (n_classes, n_classes)
-    """
-    rate = check_rate(rate)
-    classes = np.asarray(classes)
-    n_classes = len(classes)
-    position = {label: i for i, label in enumerate(classes.tolist())}
-    if mapping is None:
-        mapping = {c: classes[(i + 1) % n_classes] for i, c in enumerate(classes.tolist())}
-    if not isinstance(mapping, dict):
-        raise TypeError(f"mapping must be a dict of label -> label, got {type(mapping)}.")
-    matrix = np.eye(n_classes)
-    for source, dest in mapping.items():
-        for label in (source, dest):
-            if _item(label) not in position:
-                raise ValueError(
-                    f"mapping refers to the label {label!r}, which is not one of the "
-                    f"classes {classes.tolist()}."
-                )
-        i, j = position[_item(source)], position[_item(dest)]
-        if i == j:
-            raise ValueError(f"mapping sends {source!r} to itself.")
-        matrix[i, i], matrix[i, j] = 1 - rate, rate
-    return matrix
-
-
-def _item(label):
-    """A NumPy scalar as the Python value ``tolist`` gives, for dict lookups."""
-    return label.item() if isinstance(label, np.generic) else label
-
-
-# -- sampling -----------------------------------------------------------------
-
-
-def _largest_remainder(quotas, total):
-    """Integers ``>= floor(quotas)`` summing to ``total``, by largest remainder."""
-    counts = np.floor(quotas).astype(int)
-    short = int(total) - counts.sum()
-    if short > 0:
-        order = np.argsort(-(quotas - counts), kind="stable")
-        counts[order[:short]] += 1
-    return counts
-
-
-def _exact_counts(class_counts, matrix):
-    """Per-class numbers of labels sent to each class, matching ``matrix``.
-
-    The total number of changed labels is the rounded expectation, shared
-    over classes by largest remainder, and each class's changes are shared
-    over destinations the same way: the realised matrix equals ``matrix`` up
-    to one label per cell.
-    """
-    off_diagonal = 1 - np.diag(matrix)
-    flips = _largest_remainder(
-        class_counts * off_diagonal, round(float(class_counts @ off_diagonal))
-    )
-    counts = np.zeros(matrix.shape, dtype=int)
-    for c, n_flip in enumerate(flips):
-        dest = matrix[c].copy()
-        dest[c] = 0
-        if n_flip > 0:
-            counts[c] = _largest_remainder(n_flip * dest / dest.sum(), n_flip)
-        counts[c, c] = class_counts[c] - n_flip
-    return counts
-
-
-def _sample_from_matrix(y_idx, matrix, exact, rng):
-    """Noisy class indices drawn from ``matrix`` rows; ``y_idx`` is not modified."""
-    noisy = y_idx.copy()
-    if not exact:
-        return _draw_rows(matrix[y_idx], rng)
-    class_counts = np.bincount(y_idx, minlength=matrix.shape[0])
-    counts = _exact_counts(class_counts, matrix)
-    for c in np.flatnonzero(class_counts):
-        members = np.flatnonzero(y_idx == c)
-        n_flip = class_counts[c] - counts[c, c]
-        if n_flip == 0:
-            continue
-        flipped = rng.choice(members, size=n_flip, replace=False)
-        dest = np.repeat(np.delete(np.arange(matrix.shape[0]), c), np.delete(counts[c], c))
-        noisy[flipped] = rng.permutation(dest)
-    return noisy
-
-
-def _draw_rows(probs, rng):
-    """One class index per row of ``probs`` (rows sum to one), by inverse CDF."""
-    cumulative = np.cumsum(probs, axis=1)
-    draws = rng.random_sample(len(probs)) * cumulative[:, -1]
-    return np.minimum((draws[:, None] >= cumulative).sum(axis=1), probs.shape[1] - 1)
-
-
-def _as_like(values, y):
-    """``values`` in the container and dtype of ``y`` (a Series keeps its index)."""
-    if isinstance(y, pd.Series):
-        return pd.Series(values, index=y.index, name=y.name).astype(y.dtype)
-    if isinstance(y, np.ndarray):
-        return values.astype(y.dtype, copy=False)
-    return values
 
 
 # -- simulators ---------------------------------------------------------------
@@ -251,7 +116,7 @@ class _BaseNoise(BaseEstimator):
         np.add.at(counts, (y_idx, noisy_idx), 1)
         with np.errstate(invalid="ignore", divide="ignore"):
             self.transition_matrix_ = counts / counts.sum(axis=1, keepdims=True)
-        return _as_like(classes[noisy_idx], y)
+        return as_like(classes[noisy_idx], y)
 
     def _encode(self, y_values):
         classes_param = getattr(self, "classes", None)
@@ -262,10 +127,10 @@ class _BaseNoise(BaseEstimator):
         if len(np.unique(classes)) != len(classes):
             raise ValueError(f"classes has repeated labels: {classes.tolist()}.")
         position = {label: i for i, label in enumerate(classes.tolist())}
-        unknown = sorted({_item(v) for v in y_values} - position.keys(), key=str)
+        unknown = sorted({python_label(v) for v in y_values} - position.keys(), key=str)
         if unknown:
             raise ValueError(f"y has labels {unknown} that are not in classes.")
-        return classes, np.array([position[_item(v)] for v in y_values], dtype=int)
+        return classes, np.array([position[python_label(v)] for v in y_values], dtype=int)
 
     def _check_params(self):
         if not isinstance(self.exact, (bool, np.bool_)):
@@ -273,7 +138,7 @@ class _BaseNoise(BaseEstimator):
 
     def _corrupt(self, X, y_idx, classes, rng):
         """Noisy class indices; class-conditional unless overridden."""
-        return _sample_from_matrix(y_idx, self._matrix(classes), self.exact, rng)
+        return sample_from_matrix(y_idx, self._matrix(classes), self.exact, rng)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -470,12 +335,12 @@ class InstanceDependentNoise(_BaseNoise):
             if members.sum() > 1:
                 spread = own[members].std()
                 own[members] = (own[members] - own[members].mean()) / (spread or 1.0)
-        q = _calibrated_sigmoid(_FLIP_SHARPNESS * own, self.rate)
+        q = calibrated_sigmoid(FLIP_SHARPNESS * own, self.rate)
         self.flip_probability_ = q
 
         if self.exact:
             class_counts = np.bincount(y_idx, minlength=n_classes)
-            n_flips = _largest_remainder(
+            n_flips = largest_remainder(
                 self.rate * class_counts, round(self.rate * n_samples)
             )
             flipped = np.zeros(n_samples, dtype=bool)
@@ -493,27 +358,8 @@ class InstanceDependentNoise(_BaseNoise):
         scores -= scores.max(axis=1, keepdims=True)
         dest = np.exp(scores)
         noisy = y_idx.copy()
-        noisy[flipped] = _draw_rows(dest[flipped] / dest[flipped].sum(axis=1, keepdims=True), rng)
+        noisy[flipped] = draw_rows(dest[flipped] / dest[flipped].sum(axis=1, keepdims=True), rng)
         return noisy
-
-
-# Slope of the flip probability in the standardised score: q spans roughly
-# rate / 4 to 3 rate (for small rates) across one class.
-_FLIP_SHARPNESS = 2.0
-
-
-def _calibrated_sigmoid(scores, mean):
-    """``sigmoid(a + scores)`` with ``a`` found by bisection so its mean is ``mean``."""
-    if mean <= 0:
-        return np.zeros_like(scores)
-    low, high = -50.0, 50.0
-    for _ in range(100):
-        mid = (low + high) / 2
-        if expit(mid + scores).mean() < mean:
-            low = mid
-        else:
-            high = mid
-    return expit((low + high) / 2 + scores)
 
 
 # -- function twins -----------------------------------------------------------
@@ -582,172 +428,3 @@ def make_instance_noise(X, y, rate, *, exact=True, random_state=None):
     """
     simulator = InstanceDependentNoise(rate, exact=exact, random_state=random_state)
     return _run(simulator, X, y)
-
-
-# -- meta-estimator -----------------------------------------------------------
-
-
-def _estimator_has(attr):
-    def check(self):
-        estimator = getattr(self, "estimator_", self.estimator)
-        return hasattr(estimator, attr)
-
-    return check
-
-
-class WithLabelNoise(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
-    """Fit a classifier on labels corrupted by a noise simulator.
-
-    ``fit`` corrupts the training labels with a clone of ``noise`` and fits a
-    clone of ``estimator`` on them; ``predict``, ``predict_proba``,
-    ``decision_function`` and ``score`` delegate to it. Cross-validation,
-    ``GridSearchCV`` and ``Pipeline`` therefore score on the labels they were
-    given: only training labels are ever corrupted. Grid search reaches both
-    parts, e.g. ``estimator__lam`` and ``noise__rate``.
-
-    Parameters
-    ----------
-    estimator : classifier
-        Fitted on the noisy labels (a clone; the object given is untouched).
-    noise : noise simulator
-        Any object with ``fit_resample(X, y)``, e.g. :class:`SymmetricNoise`.
-
-    Attributes
-    ----------
-    estimator_ : classifier
-        The fitted clone of ``estimator``.
-    noise_ : noise simulator
-        The fitted clone of ``noise``, with its ``noise_mask_``.
-    classes_ : ndarray of shape (n_classes,)
-        Classes of the fitted estimator.
-    n_features_in_ : int
-        Number of features seen by the estimator during fit, when it records it.
-
-    Examples
-    --------
-    >>> from sklearn.datasets import load_iris
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from sklearn.model_selection import cross_val_score
-    >>> from sklearn_elr import SymmetricNoise, WithLabelNoise
-    >>> X, y = load_iris(return_X_y=True)
-    >>> model = WithLabelNoise(LogisticRegression(), SymmetricNoise(0.3, random_state=0))
-    >>> scores = cross_val_score(model, X, y)  # test folds keep their clean labels
-    """
-
-    def __init__(self, estimator, noise):
-        self.estimator = estimator
-        self.noise = noise
-
-    def fit(self, X, y, **fit_params):
-        """Corrupt ``y`` with ``noise``, then fit ``estimator`` on it.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-            Clean labels; not modified.
-        **fit_params : dict
-            Passed to the estimator's ``fit`` (e.g. ``sample_weight``; rows
-            are never dropped, so per-row data stays aligned).
-
-        Returns
-        -------
-        self : WithLabelNoise
-        """
-        if not hasattr(self.noise, "fit_resample"):
-            raise TypeError(
-                f"noise must have a fit_resample(X, y) method, got {self.noise!r}."
-            )
-        self.noise_ = clone(self.noise)
-        X_noisy, y_noisy = self.noise_.fit_resample(X, y)
-        self.estimator_ = clone(self.estimator).fit(X_noisy, y_noisy, **fit_params)
-        self.classes_ = self.estimator_.classes_
-        if hasattr(self.estimator_, "n_features_in_"):
-            self.n_features_in_ = self.estimator_.n_features_in_
-        if hasattr(self.estimator_, "feature_names_in_"):
-            self.feature_names_in_ = self.estimator_.feature_names_in_
-        return self
-
-    @available_if(_estimator_has("predict"))
-    def predict(self, X):
-        """Predict with the fitted estimator.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict(X)
-
-    @available_if(_estimator_has("predict_proba"))
-    def predict_proba(self, X):
-        """Class probabilities from the fitted estimator.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict_proba(X)
-
-    @available_if(_estimator_has("predict_log_proba"))
-    def predict_log_proba(self, X):
-        """Log class probabilities from the fitted estimator.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict_log_proba(X)
-
-    def score(self, X, y, **score_params):
-        """Score of the fitted estimator on the labels given (never corrupted).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        **score_params : dict
-            Passed to the estimator's ``score`` (e.g. ``sample_weight``).
-
-        Returns
-        -------
-        score : float
-        """
-        check_is_fitted(self)
-        return self.estimator_.score(X, y, **score_params)
-
-    @available_if(_estimator_has("decision_function"))
-    def decision_function(self, X):
-        """Decision function of the fitted estimator.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        return self.estimator_.decision_function(X)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        inner = self.estimator.__sklearn_tags__()
-        tags.input_tags.sparse = inner.input_tags.sparse
-        tags.input_tags.allow_nan = inner.input_tags.allow_nan
-        return tags
