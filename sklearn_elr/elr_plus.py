@@ -90,8 +90,8 @@ class ELRPlusClassifier(NetworkBase):
         Multiply the (mixed) one-hot labels by the (mixed) targets and
         renormalise, as the reference code does for CIFAR-100 only (paper,
         appendix F): labels the targets disagree with lose weight. Off by
-        default because the paper gives no ablation and it changes the loss
-        of every other setting; see the user guide for a measurement.
+        default: on digits it gained 1.9 points at 80 % symmetric noise but
+        lost 1.7 at 40 % pair noise (user guide, ELR+ section).
     random_state, optimizer, lr, max_epochs, batch_size, train_split, device, verbose, **kwargs
         As in :class:`~sklearn_elr.NoisyLabelClassifier`. The optimizer holds
         the parameters of both live networks (not the averages), so
