@@ -11,6 +11,7 @@ import importlib.util
 _TORCH_MODULES = [
     "sklearn_elr/_elr_torch.py",
     "sklearn_elr/_network.py",
+    "sklearn_elr/_torch_data.py",
     "sklearn_elr/callbacks.py",
     "sklearn_elr/elr_plus.py",
     "sklearn_elr/neural.py",

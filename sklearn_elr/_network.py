@@ -12,9 +12,7 @@ criterion (or training step) and their own parameters.
 
 import contextlib
 import copy
-import threading
-from collections.abc import Mapping
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import clone
@@ -35,7 +33,7 @@ try:
         ProgressBar,
     )
     from skorch.utils import to_tensor
-    from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
+    from torch.utils.data import DataLoader
 except ImportError as exc:  # pragma: no cover - exercised without torch only
     raise ImportError(
         "The network estimators need PyTorch and skorch: install torch for your "
@@ -44,93 +42,27 @@ except ImportError as exc:  # pragma: no cover - exercised without torch only
 
 from ._elr_torch import MLP, input_moments, weighted_mean
 from ._selection import choose, is_auto, mean_curves, selection_splits
-from ._validation import check_finite, check_lam_candidates, check_sample_weight
+from ._torch_data import (
+    INDEX,
+    MAX_SEED,
+    WEIGHT,
+    FixedSplit,
+    RowBatches,
+    global_torch_seed,
+    is_index_dict,
+    make_loader,
+    resolve_device,
+)
+from ._validation import check_lam_candidates, check_real, check_sample_weight
 from .diagnostics import label_quality_from_targets
 
 #: From this many rows, ``cv="auto"`` holds out 10 % once instead of 5 folds.
 _HOLDOUT_FROM = 5_000
-#: Keys of the dict-X that ``fit`` hands to skorch.
-_INDEX = "sample_idx"
-_WEIGHT = "sample_weight"
-_MAX_SEED = np.iinfo(np.int32).max
-
-
-def is_index_dict(X):
-    """True for the dict-X of our own fits (rows with their positions)."""
-    return isinstance(X, Mapping) and _INDEX in X
-
-
-class RowBatches(torch.utils.data.Dataset):
-    """Training rows with their positions, fetched a whole batch at a time.
-
-    ``dataset[rows]`` with a list of positions returns one batch,
-    ``({"X": X[rows], "sample_idx": rows[, "sample_weight": w[rows]]}, y[rows])``,
-    so a batch costs one NumPy gather instead of skorch's per-row indexing
-    and collation. An int position returns one example. This is also how a
-    callback reads the training rows (see ``callbacks.MemorizationMonitor``):
-    ``dataset_train[list(range(len(dataset_train)))]`` works for the dataset
-    and for the ``Subset`` a ``train_split`` makes of it.
-    """
-
-    def __init__(self, X, y, weight=None):
-        self.X = X
-        self.y = y
-        self.weight = weight
-
-    def __len__(self):
-        return len(self.X)
-
-    def __getitem__(self, rows):
-        rows = np.asarray(rows)
-        batch = {"X": torch.as_tensor(self.X[rows]), _INDEX: torch.as_tensor(rows)}
-        if self.weight is not None:
-            batch[_WEIGHT] = torch.as_tensor(self.weight[rows])
-        return batch, torch.as_tensor(self.y[rows])
-
-
-class FixedSplit:
-    """A skorch ``train_split`` that holds out given rows of the training set."""
-
-    def __init__(self, train, held_out):
-        self.train = train
-        self.held_out = held_out
-
-    def __call__(self, dataset, y=None, **kwargs):
-        subset = torch.utils.data.Subset
-        return subset(dataset, self.train), subset(dataset, self.held_out)
-
-
-def _root_dataset(dataset):
-    while isinstance(dataset, torch.utils.data.Subset):
-        dataset = dataset.dataset
-    return dataset
 
 
 def _encoded_accuracy(net, X, y):
     """Validation accuracy on skorch's internal, already encoded labels."""
     return float(np.mean(net.predict_proba(X).argmax(axis=1) == np.asarray(y)))
-
-
-def resolve_device(device):
-    """``"auto"`` becomes ``"cuda"`` when available, else ``"cpu"``."""
-    if isinstance(device, str) and device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
-
-
-# Fits of modules other than the default MLP can only seed torch's global
-# generator; they take this lock so that threads take turns with it.
-_GLOBAL_GENERATOR = threading.RLock()
-
-
-@contextlib.contextmanager
-def _global_torch_seed(seed, device):
-    """Seed torch's global generator inside the block; restore it after."""
-    cuda = device is not None and torch.device(device).type == "cuda"
-    devices = [torch.device(device).index or 0] if cuda else []
-    with _GLOBAL_GENERATOR, torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield
 
 
 class _VerboseProgressBar(ProgressBar):
@@ -151,15 +83,6 @@ class _VerboseProgressBar(ProgressBar):
 
 def _is_verbose(net):
     return isinstance(net.verbose, (int, np.integer)) and net.verbose > 0
-
-
-def check_real(value, name, min_val=None, max_val=None, include_boundaries="both"):
-    """A finite real number within bounds, refused by name otherwise."""
-    check_scalar(
-        value, name, Real, min_val=min_val, max_val=max_val,
-        include_boundaries=include_boundaries,
-    )  # fmt: skip
-    check_finite(value, name)
 
 
 class NetworkBase(NeuralNetClassifier):
@@ -278,11 +201,11 @@ class NetworkBase(NeuralNetClassifier):
             raise ValueError(
                 f"X and y have inconsistent numbers of samples: {len(X)} and {len(y)}."
             )
-        data = {"X": X, _INDEX: np.arange(len(X))}
+        data = {"X": X, INDEX: np.arange(len(X))}
         if sample_weight is not None:
             weight = check_sample_weight(sample_weight, len(X), dtype=np.float32)
             if np.ptp(weight) > 0:  # equal weights are the unweighted loss
-                data[_WEIGHT] = weight
+                data[WEIGHT] = weight
         if reset:
             encoder = LabelEncoder().fit(y if self.classes is None else self.classes)
             if len(encoder.classes_) < 2:
@@ -368,7 +291,7 @@ class NetworkBase(NeuralNetClassifier):
                 fit_params = {**fit_params, "epochs": epochs}
             else:
                 self.lam_ = float(lams[0])
-            self.torch_seed_ = rng.randint(_MAX_SEED)
+            self.torch_seed_ = rng.randint(MAX_SEED)
             self.data_generator_ = torch.Generator().manual_seed(self.torch_seed_)
             self._start_training()
             with self._torch_randomness(self.torch_seed_):
@@ -390,7 +313,7 @@ class NetworkBase(NeuralNetClassifier):
         """
         if self.module is MLP:
             return contextlib.nullcontext()
-        return _global_torch_seed(seed, self.device)
+        return global_torch_seed(seed, self.device)
 
     def _select_lam(self, data, y_encoded, lams, rng, sample_weight=None, **fit_params):
         """Choose λ and the number of epochs on held-out noisy labels.
@@ -412,7 +335,7 @@ class NetworkBase(NeuralNetClassifier):
             for lam in lams:
                 net = clone(self).set_params(
                     lam=float(lam), train_split=FixedSplit(train, held_out), verbose=0,
-                    random_state=rng.randint(_MAX_SEED),
+                    random_state=rng.randint(MAX_SEED),
                 )  # fmt: skip
                 net.fit(data["X"], labels, sample_weight=sample_weight, **fit_params)
                 scores.append(net.history[:, "valid_acc"])
@@ -467,7 +390,7 @@ class NetworkBase(NeuralNetClassifier):
                     "partial_fit continues training on the rows of the first fit: "
                     f"expected {self.n_train_samples_} rows, got {len(y_encoded)}."
                 )
-            seed = int(torch.randint(_MAX_SEED, (1,), generator=self.data_generator_))
+            seed = int(torch.randint(MAX_SEED, (1,), generator=self.data_generator_))
             with self._torch_randomness(seed):
                 super().partial_fit(data, y_encoded, **fit_params)
             self._record_label_quality(y_encoded)
@@ -496,7 +419,7 @@ class NetworkBase(NeuralNetClassifier):
             self.label_encoder_ = LabelEncoder().fit(classes)
             self.n_train_samples_ = 0  # no targets: load_params, then predict
             self.lam_ = 0.0 if is_auto(self.lam) else float(self.lam)
-            self.torch_seed_ = check_random_state(self.random_state).randint(_MAX_SEED)
+            self.torch_seed_ = check_random_state(self.random_state).randint(MAX_SEED)
         return super().initialize()
 
     def _module_kwargs(self, seed):
@@ -527,7 +450,7 @@ class NetworkBase(NeuralNetClassifier):
 
     def get_dataset(self, X, y=None):
         if is_index_dict(X):
-            return RowBatches(X["X"], y, X.get(_WEIGHT))
+            return RowBatches(X["X"], y, X.get(WEIGHT))
         return super().get_dataset(X, y)
 
     def get_iterator(self, dataset, training=False):
@@ -546,17 +469,7 @@ class NetworkBase(NeuralNetClassifier):
         if generator is None:
             generator = getattr(self, "data_generator_", None) if training else None
             generator = torch.Generator() if generator is None else generator
-        if not isinstance(_root_dataset(dataset), RowBatches):
-            return DataLoader(dataset, batch_size=batch_size, generator=generator, **kwargs)
-        # Our rows: sample whole batches of positions.
-        shuffle, drop_last = kwargs.pop("shuffle", False), kwargs.pop("drop_last", False)
-        sampler = (
-            RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
-        )
-        return DataLoader(
-            dataset, batch_size=None, sampler=BatchSampler(sampler, batch_size, drop_last),
-            generator=generator, **kwargs,
-        )  # fmt: skip
+        return make_loader(dataset, batch_size, generator, **kwargs)
 
     def infer(self, x, **fit_params):
         if is_index_dict(x):
@@ -565,15 +478,15 @@ class NetworkBase(NeuralNetClassifier):
 
     def _batch_weight(self, X):
         """The batch's sample weights as a tensor, or None."""
-        if is_index_dict(X) and _WEIGHT in X:
-            return to_tensor(X[_WEIGHT], device=self.device)
+        if is_index_dict(X) and WEIGHT in X:
+            return to_tensor(X[WEIGHT], device=self.device)
         return None
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_true = to_tensor(y_true, device=self.device)
         weight = self._batch_weight(X)
         if training and is_index_dict(X):
-            index = to_tensor(X[_INDEX], device=self.device)
+            index = to_tensor(X[INDEX], device=self.device)
             return self.criterion_(y_pred, y_true, index, weight)
         # Validation and scoring: plain cross-entropy, targets untouched.
         return weighted_mean(F.cross_entropy(y_pred, y_true, reduction="none"), weight)

@@ -119,3 +119,12 @@ def check_transition_matrix(matrix, n_classes=None, atol=1e-8):
             f"sum to 1; rows {bad.tolist()} sum to {row_sums[bad].round(6).tolist()}."
         )
     return matrix
+
+
+def check_real(value, name, min_val=None, max_val=None, include_boundaries="both"):
+    """A finite real number within bounds, refused by name otherwise."""
+    check_scalar(
+        value, name, Real, min_val=min_val, max_val=max_val,
+        include_boundaries=include_boundaries,
+    )  # fmt: skip
+    check_finite(value, name)

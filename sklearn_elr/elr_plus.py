@@ -19,7 +19,9 @@ from ._elr_torch import (
     sigmoid_rampup,
     update_targets_,
 )
-from ._network import _INDEX, _MAX_SEED, NetworkBase, check_real, is_index_dict
+from ._network import NetworkBase
+from ._torch_data import INDEX, MAX_SEED, is_index_dict
+from ._validation import check_real
 
 __all__ = ["ELRPlusClassifier"]
 
@@ -217,7 +219,7 @@ class ELRPlusClassifier(NetworkBase):
     def _start_training(self):
         self.global_step_ = 0
         # Mixup draws (coefficients, permutations) from their own seeded stream.
-        seed = int(torch.randint(_MAX_SEED, (1,), generator=self.data_generator_))
+        seed = int(torch.randint(MAX_SEED, (1,), generator=self.data_generator_))
         self.mix_rng_ = np.random.RandomState(seed)
 
     def get_iterator(self, dataset, training=False):
@@ -237,7 +239,7 @@ class ELRPlusClassifier(NetworkBase):
         if not is_index_dict(Xi):
             raise TypeError("ELRPlusClassifier trains on the rows given to fit only.")
         X = to_tensor(Xi["X"], device=self.device)
-        index = to_tensor(Xi[_INDEX], device=self.device)
+        index = to_tensor(Xi[INDEX], device=self.device)
         weight = self._batch_weight(Xi)
         y = to_tensor(yi, device=self.device)
         onehot = F.one_hot(y, len(self.classes_)).to(X.dtype)

@@ -5,7 +5,8 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from ._elr_torch import MLP, CELoss, ELRLoss, GCELoss, SCELoss
-from ._network import NetworkBase, check_real
+from ._network import NetworkBase
+from ._validation import check_real
 
 __all__ = ["NoisyLabelClassifier", "MLP"]
 
