@@ -25,13 +25,6 @@ try:
     import torch
     import torch.nn.functional as F
     from skorch import NeuralNetClassifier
-    from skorch.callbacks import (
-        EpochScoring,
-        EpochTimer,
-        PassthroughScoring,
-        PrintLog,
-        ProgressBar,
-    )
     from skorch.utils import to_tensor
     from torch.utils.data import DataLoader
 except ImportError as exc:  # pragma: no cover - exercised without torch only
@@ -54,35 +47,11 @@ from ._torch_data import (
     resolve_device,
 )
 from ._validation import check_lam_candidates, check_real, check_sample_weight
+from .callbacks import default_callbacks
 from .diagnostics import label_quality_from_targets
 
 #: From this many rows, ``cv="auto"`` holds out 10 % once instead of 5 folds.
 _HOLDOUT_FROM = 5_000
-
-
-def _encoded_accuracy(net, X, y):
-    """Validation accuracy on skorch's internal, already encoded labels."""
-    return float(np.mean(net.predict_proba(X).argmax(axis=1) == np.asarray(y)))
-
-
-class _VerboseProgressBar(ProgressBar):
-    """skorch's progress bar, shown only while ``net.verbose`` is set."""
-
-    def on_epoch_begin(self, net, **kwargs):
-        if _is_verbose(net):
-            super().on_epoch_begin(net, **kwargs)
-
-    def on_batch_end(self, net, **kwargs):
-        if _is_verbose(net):
-            super().on_batch_end(net, **kwargs)
-
-    def on_epoch_end(self, net, **kwargs):
-        if _is_verbose(net):
-            super().on_epoch_end(net, **kwargs)
-
-
-def _is_verbose(net):
-    return isinstance(net.verbose, (int, np.integer)) and net.verbose > 0
 
 
 class NetworkBase(NeuralNetClassifier):
@@ -503,16 +472,7 @@ class NetworkBase(NeuralNetClassifier):
 
     @property
     def _default_callbacks(self):
-        callbacks = [
-            ("epoch_timer", EpochTimer()),
-            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
-            ("valid_loss", PassthroughScoring(name="valid_loss")),
-            (
-                "valid_acc",
-                EpochScoring(_encoded_accuracy, name="valid_acc", lower_is_better=False),
-            ),
-        ]
-        return callbacks + [("progress_bar", _VerboseProgressBar()), ("print_log", PrintLog())]
+        return default_callbacks()
 
     # -- prediction ---------------------------------------------------------
 

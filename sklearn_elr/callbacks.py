@@ -2,7 +2,14 @@
 """skorch callbacks for the network estimators (imports torch and skorch)."""
 
 import numpy as np
-from skorch.callbacks import Callback
+from skorch.callbacks import (
+    Callback,
+    EpochScoring,
+    EpochTimer,
+    PassthroughScoring,
+    PrintLog,
+    ProgressBar,
+)
 
 from .diagnostics import memorization_scores
 
@@ -58,3 +65,43 @@ class MemorizationMonitor(Callback):
             scores["test_acc"] = float(np.mean(net.predict(self.X_test) == np.asarray(self.y_test)))
         for key, value in scores.items():
             net.history.record(key, value)
+
+
+# -- the estimators' default callbacks -------------------------------------------
+
+
+def default_callbacks():
+    """skorch's defaults, with validation accuracy and a progress bar when verbose."""
+    return [
+        ("epoch_timer", EpochTimer()),
+        ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+        ("valid_loss", PassthroughScoring(name="valid_loss")),
+        ("valid_acc", EpochScoring(_encoded_accuracy, name="valid_acc", lower_is_better=False)),
+        ("progress_bar", _VerboseProgressBar()),
+        ("print_log", PrintLog()),
+    ]
+
+
+def _encoded_accuracy(net, X, y):
+    """Validation accuracy on skorch's internal, already encoded labels."""
+    return float(np.mean(net.predict_proba(X).argmax(axis=1) == np.asarray(y)))
+
+
+class _VerboseProgressBar(ProgressBar):
+    """skorch's progress bar, shown only while ``net.verbose`` is set."""
+
+    def on_epoch_begin(self, net, **kwargs):
+        if _is_verbose(net):
+            super().on_epoch_begin(net, **kwargs)
+
+    def on_batch_end(self, net, **kwargs):
+        if _is_verbose(net):
+            super().on_batch_end(net, **kwargs)
+
+    def on_epoch_end(self, net, **kwargs):
+        if _is_verbose(net):
+            super().on_epoch_end(net, **kwargs)
+
+
+def _is_verbose(net):
+    return isinstance(net.verbose, (int, np.integer)) and net.verbose > 0
