@@ -99,15 +99,22 @@ def feature_moments(X, weight):
     if sp.issparse(X):
         mean, var = mean_variance_axis(X, axis=0, weights=weight)
     else:
-        mean = weight @ X
-        # Centred squares block by block, in float64: (X - mean) ** 2 would
-        # copy X, and squares of large float32 values overflow.
+        # Block by block, in float64 whatever the dtype of X and weight:
+        # squares of large float32 values (1e19) overflow, and a float64
+        # matrix product with all of a float32 X would copy it.
+        weight = np.asarray(weight, dtype=np.float64)
+        blocks = [slice(start, start + _BLOCK_ROWS) for start in range(0, X.shape[0], _BLOCK_ROWS)]
+        mean = sum(weight[rows] @ X[rows].astype(np.float64) for rows in blocks)
         var = np.zeros(X.shape[1], dtype=np.float64)
-        for start in range(0, X.shape[0], _BLOCK_ROWS):
-            block = X[start : start + _BLOCK_ROWS] - mean
-            var += weight[start : start + _BLOCK_ROWS] @ (block * block)
+        for rows in blocks:
+            block = X[rows].astype(np.float64) - mean
+            var += weight[rows] @ (block * block)
     std = np.sqrt(np.maximum(var, 0.0))
-    return mean, np.where(std > 1e-6 * (1 + np.abs(mean)), std, 1.0)
+    # Constant columns (spread at rounding level of their mean) get a scale
+    # of one. The rule is relative, so a feature measured in 1e-30 units is
+    # a feature like any other: the fit does not depend on the scale of X.
+    constant = std <= 1e-10 * np.abs(mean)
+    return mean, np.where(constant | (std == 0), 1.0, std)
 
 
 def curvature(X, weight, mean, std, fit_intercept, n_iter=12):
