@@ -11,7 +11,6 @@ criterion (or training step) and their own parameters.
 """
 
 import contextlib
-import copy
 from numbers import Integral
 
 import numpy as np
@@ -46,7 +45,13 @@ from ._torch_data import (
     make_loader,
     resolve_device,
 )
-from ._validation import check_lam_candidates, check_real, check_sample_weight
+from ._validation import (
+    check_lam_candidates,
+    check_real,
+    check_sample_weight,
+    labels_as_numpy,
+    restored_on_failure,
+)
 from .callbacks import default_callbacks
 from .diagnostics import label_quality_from_targets
 
@@ -130,6 +135,15 @@ class NetworkBase(NeuralNetClassifier):
         check_real(self.lr, "lr", min_val=0.0, include_boundaries="neither")
         if not (isinstance(self.batch_size, Integral) and (self.batch_size >= 1 or self.batch_size == -1)):
             raise ValueError(f"batch_size must be an int >= 1 or -1, got {self.batch_size!r}.")
+        device = self.device
+        if device is not None and torch.device(device).type == "cuda":
+            if not torch.cuda.is_available():
+                raise ValueError(
+                    f"device={self.get_params()['device']!r} but this torch has no CUDA "
+                    f"(torch {torch.__version__}, CUDA build: {torch.version.cuda}). "
+                    "Use device='cpu', device='auto' (CUDA when available), or a "
+                    "CUDA build of torch."
+                )
         if self.criterion is not None:
             raise ValueError(
                 f"{type(self).__name__} sets its own criterion; leave criterion=None "
@@ -164,7 +178,7 @@ class NetworkBase(NeuralNetClassifier):
         X = self._validate_X(X, reset=reset)
         if y is None:
             raise ValueError(f"{name} requires y to be passed, but the target y is None.")
-        y = column_or_1d(y, warn=True)
+        y = column_or_1d(labels_as_numpy(y), warn=True)
         check_classification_targets(y)
         if len(y) != len(X):
             raise ValueError(
@@ -206,28 +220,11 @@ class NetworkBase(NeuralNetClassifier):
 
     # -- fitting ------------------------------------------------------------
 
-    @contextlib.contextmanager
     def _restored_on_failure(self, deep=False):
-        """Put every attribute back if the block raises.
-
-        A refused or failed fit then leaves a fitted estimator exactly as it
-        was. ``fit`` builds new modules, so a shallow copy suffices;
-        ``partial_fit`` trains the existing ones in place (``deep=True``).
-        """
-        saved = {
-            key: copy.copy(value) if isinstance(value, (list, dict, set)) else value
-            for key, value in vars(self).items()
-        }
-        if deep:
-            names = [f"{name}_" for name in self._modules + self._criteria + self._optimizers]
-            trained = {key: saved[key] for key in [*names, "history_"] if key in saved}
-            saved.update(copy.deepcopy(trained))  # one memo: optimizers keep their params
-        try:
-            yield
-        except BaseException:
-            vars(self).clear()
-            vars(self).update(saved)
-            raise
+        """:func:`restored_on_failure`; ``partial_fit`` trains the existing
+        modules in place (``deep=True`` copies them, with their optimizers)."""
+        names = [f"{name}_" for name in self._modules + self._criteria + self._optimizers]
+        return restored_on_failure(self, [*names, "history_"] if deep else ())
 
     def fit(self, X, y, sample_weight=None, **fit_params):
         """Train from scratch on (possibly noisy) labels.

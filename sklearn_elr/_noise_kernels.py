@@ -5,8 +5,9 @@
 in the order of the classes. The estimator shells live in ``noise.py``.
 """
 
+import sys
+
 import numpy as np
-import pandas as pd
 from scipy.special import expit
 
 from ._validation import check_rate
@@ -148,7 +149,8 @@ def draw_rows(probs, rng):
 
 def as_like(values, y):
     """``values`` in the container and dtype of ``y`` (a Series keeps its index)."""
-    if isinstance(y, pd.Series):
+    pd = sys.modules.get("pandas")  # y can only be a Series once pandas is loaded
+    if pd is not None and isinstance(y, pd.Series):
         return pd.Series(values, index=y.index, name=y.name).astype(y.dtype)
     if isinstance(y, np.ndarray):
         return values.astype(y.dtype, copy=False)

@@ -5,6 +5,8 @@ Only public scikit-learn API is used here (see ``docs/design.rst``): private
 helpers such as ``_check_sample_weight`` change between releases.
 """
 
+import contextlib
+import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -39,9 +41,54 @@ def check_lam_candidates(lam, lams, beta):
 
 
 def check_rate(rate, name="rate"):
-    """Validate a probability in [0, 1]."""
+    """Validate a probability in [0, 1] (NaN refused by name)."""
     check_scalar(rate, name, Real, min_val=0.0, max_val=1.0)
+    check_finite(rate, name)
     return float(rate)
+
+
+def labels_as_numpy(y):
+    """Labels in a pandas nullable column (``Int64``, ``boolean``, ``string``)
+    as a NumPy array of the matching type, so that ``classes_`` keeps the
+    user's label type (NumPy would make ``Int64`` float64). Missing labels are
+    refused by name. Anything else is returned as given.
+    """
+    dtype = getattr(y, "dtype", None)
+    if dtype is None or not hasattr(y, "isna") or not hasattr(dtype, "na_value"):
+        return y  # not a pandas extension-typed column
+    if y.isna().any():
+        raise ValueError(
+            f"y has {int(y.isna().sum())} missing labels (pd.NA); drop or impute "
+            "those rows first."
+        )
+    numpy_dtype = getattr(dtype, "numpy_dtype", None)
+    if numpy_dtype is None or numpy_dtype.kind not in "biuf":
+        return y.to_numpy(dtype=object)  # string labels stay strings
+    return y.to_numpy(dtype=numpy_dtype)
+
+
+@contextlib.contextmanager
+def restored_on_failure(estimator, deep_keys=()):
+    """Put every attribute of ``estimator`` back if the block raises.
+
+    A refused, failed or interrupted (``KeyboardInterrupt``) fit then leaves
+    the estimator exactly as it was: fitted as before, or not fitted.
+    Attributes named in ``deep_keys`` are deep-copied (together, so objects
+    that refer to each other stay consistent); the others are kept by
+    reference, which suffices when the fit replaces rather than mutates them.
+    """
+    saved = {
+        key: copy.copy(value) if isinstance(value, (list, dict, set)) else value
+        for key, value in vars(estimator).items()
+    }
+    deep = {key: saved[key] for key in deep_keys if key in saved}
+    saved.update(copy.deepcopy(deep))
+    try:
+        yield
+    except BaseException:
+        vars(estimator).clear()
+        vars(estimator).update(saved)
+        raise
 
 
 def check_positive_int(value, name, allow_none=False):
@@ -128,3 +175,32 @@ def check_real(value, name, min_val=None, max_val=None, include_boundaries="both
         include_boundaries=include_boundaries,
     )  # fmt: skip
     check_finite(value, name)
+
+
+def check_test_set(X_test, y_test):
+    """``X_test`` and ``y_test`` come together, with one label per row."""
+    if (X_test is None) != (y_test is None):
+        raise ValueError("Give both X_test and y_test, or neither.")
+    if X_test is not None and len(X_test) != len(y_test):
+        raise ValueError(
+            f"X_test and y_test have {len(X_test)} and {len(y_test)} rows."
+        )
+
+
+def check_every(every):
+    """``every``: an int >= 1, or a non-empty list of 1-based epochs."""
+    if np.ndim(every):
+        epochs = np.asarray(every)
+        if epochs.size == 0 or epochs.dtype.kind not in "iu" or epochs.min() < 1:
+            raise ValueError(f"every must list epochs >= 1, got {every!r}.")
+        return every
+    check_scalar(every, "every", Integral, min_val=1)
+    return every
+
+
+def records_epoch(every, epoch):
+    """Whether a monitor with ``every`` records 1-based ``epoch``: the first
+    and every ``every``-th after it, or the listed epochs."""
+    if np.ndim(every):
+        return epoch in set(np.asarray(every).tolist())
+    return (epoch - 1) % every == 0

@@ -11,6 +11,7 @@ from skorch.callbacks import (
     ProgressBar,
 )
 
+from ._validation import check_every, check_test_set, records_epoch
 from .diagnostics import memorization_scores
 
 __all__ = ["MemorizationMonitor"]
@@ -43,19 +44,27 @@ class MemorizationMonitor(Callback):
     y_clean : array-like of shape (n_samples,)
         True labels of the training rows, in the order of ``X``.
     X_test, y_test : array-like, default=None
-    every : int, default=1
-        Record every ``every`` epochs (and the first).
+    every : int or array-like of int, default=1
+        Record every ``every`` epochs (and the first), or at the listed
+        (1-based) epochs.
     """
 
     def __init__(self, y_clean, X_test=None, y_test=None, every=1):
         self.y_clean = y_clean
         self.X_test = X_test
         self.y_test = y_test
-        self.every = every
+        check_test_set(X_test, y_test)
+        self.every = check_every(every)
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        if y is not None and len(self.y_clean) != len(y):
+            raise ValueError(
+                f"y_clean has {len(self.y_clean)} labels but fit was given "
+                f"{len(y)} rows; pass the true labels of the rows given to fit."
+            )
 
     def on_epoch_end(self, net, dataset_train=None, **kwargs):
-        epoch = len(net.history)
-        if (epoch - 1) % self.every:
+        if not records_epoch(self.every, len(net.history)):
             return
         rows, X_rows, y_encoded = _training_rows(dataset_train)
         scores = memorization_scores(

@@ -4,7 +4,7 @@
 import numpy as np
 from sklearn.utils import Bunch, check_random_state, check_scalar
 
-from ._validation import check_rate
+from ._validation import check_rate, check_real
 
 
 def make_early_learning_problem(
@@ -51,7 +51,7 @@ def make_early_learning_problem(
     """
     check_scalar(n_samples, "n_samples", (int, np.integer), min_val=2)
     check_scalar(n_features, "n_features", (int, np.integer), min_val=1)
-    check_scalar(sigma, "sigma", (float, int), min_val=0.0)
+    check_real(sigma, "sigma", min_val=0.0)
     noise = check_rate(noise, "noise")
     rng = check_random_state(random_state)
     y_clean = rng.permutation(np.arange(n_samples) % 2)

@@ -3,6 +3,8 @@
 
 import numpy as np
 
+from ._validation import check_every, check_test_set, records_epoch
+
 __all__ = ["memorization_scores", "label_quality_from_targets", "LinearMemorizationMonitor"]
 
 
@@ -96,18 +98,23 @@ class LinearMemorizationMonitor:
     """
 
     def __init__(self, X, y_given, y_clean, X_test=None, y_test=None, every=1):
+        # A callback, not an estimator: it checks what it is given at once,
+        # so a mistake shows before a long fit rather than in its first epoch.
         self.X = X
         self.y_given = np.asarray(y_given)
         self.y_clean = np.asarray(y_clean)
+        if not (len(self.y_given) == len(self.y_clean) == len(X)):
+            raise ValueError(
+                "X, y_given and y_clean must describe the same rows: got "
+                f"{len(X)}, {len(self.y_given)} and {len(self.y_clean)}."
+            )
         self.X_test = X_test
         self.y_test = None if y_test is None else np.asarray(y_test)
-        self.every = every
+        check_test_set(X_test, self.y_test)
+        self.every = check_every(every)
 
     def __call__(self, estimator, epoch, coef, intercept):
-        if np.ndim(self.every):
-            if epoch + 1 not in set(np.asarray(self.every).tolist()):
-                return None
-        elif epoch % self.every and epoch != 0:
+        if not records_epoch(self.every, epoch + 1):
             return None
         classes = np.unique(self.y_given)
 

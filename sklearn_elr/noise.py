@@ -366,6 +366,8 @@ class InstanceDependentNoise(_BaseNoise):
 
 
 def _run(simulator, X, y):
+    if y is None:
+        raise ValueError("y is None: pass the labels to corrupt.")
     _, y_noisy = simulator.fit_resample(np.empty((len(y), 0)) if X is None else X, y)
     return y_noisy, simulator.noise_mask_
 

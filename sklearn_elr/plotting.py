@@ -48,6 +48,10 @@ def plot_memorization(history, ax=None):
                 f"history {title!r} has no memorization records; train with a "
                 "MemorizationMonitor."
             )
+        needed = {"epoch"} | {key for key in _CURVES if key in records[0]}
+        missing = sorted(key for key in needed if any(key not in r for r in records))
+        if missing:
+            raise ValueError(f"history {title!r} lacks {missing} in its records.")
         epochs = [r["epoch"] for r in records]
         for key, (label, color, style) in _CURVES.items():
             if key in records[0]:
