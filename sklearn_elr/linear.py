@@ -503,7 +503,8 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
         """
         # The argmax of predict_proba, ties included (a binary score of 1e-19
         # has probabilities 0.5 / 0.5 in float64; "score > 0" would disagree).
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)  # first: it raises NotFittedError
+        return self.classes_[proba.argmax(axis=1)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
