@@ -19,6 +19,19 @@ from .noise import (
     make_transition_noise,
 )
 
+#: The types of this package that ``skops.io.load`` may trust: plain
+#: scikit-learn estimators whose state is arrays and parameters, so loading
+#: them runs no code. ``skops.io.load(path, trusted=SKOPS_TRUSTED_TYPES)``.
+#: The network estimators are saved weights-only (``save_params``).
+SKOPS_TRUSTED_TYPES = [
+    "sklearn_elr.linear.LinearELRClassifier",
+    "sklearn_elr.meta.WithLabelNoise",
+    "sklearn_elr.noise.InstanceDependentNoise",
+    "sklearn_elr.noise.PairNoise",
+    "sklearn_elr.noise.SymmetricNoise",
+    "sklearn_elr.noise.TransitionMatrixNoise",
+]
+
 # The network estimators import torch; load them on first use only.
 _LAZY = {"NoisyLabelClassifier": "neural", "ELRPlusClassifier": "elr_plus"}
 
@@ -39,6 +52,7 @@ __all__ = [
     "InstanceDependentNoise",
     "LinearELRClassifier",
     "PairNoise",
+    "SKOPS_TRUSTED_TYPES",
     "SymmetricNoise",
     "TransitionMatrixNoise",
     "WithLabelNoise",

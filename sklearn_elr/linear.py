@@ -348,7 +348,7 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
                 f"LinearELRClassifier stopped at max_iter={self.max_iter} epochs "
                 "before its predictions settled; increase max_iter.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,  # the caller of fit
             )
 
         self.classes_ = classes

@@ -320,3 +320,34 @@ def test_binary_predict_is_the_argmax_of_predict_proba():
     model.intercept_[:] = 1e-19  # probabilities 0.5 / 0.5 in float64
     proba = model.predict_proba(X)
     assert_array_equal(model.predict(X), model.classes_[proba.argmax(axis=1)])
+
+
+# -- safe persistence with skops ---------------------------------------------------
+
+
+def test_skops_round_trips_trust_exactly_the_documented_types(tmp_path):
+    sio = pytest.importorskip("skops.io")
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from sklearn_elr import SKOPS_TRUSTED_TYPES
+
+    objects = [
+        *_fitted_objects(),
+        make_pipeline(StandardScaler(), LinearELRClassifier(lam=1.0, max_iter=5)).fit(X, Y),
+    ]
+    needed = set()
+    for obj in objects:
+        path = tmp_path / "model.skops"
+        sio.dump(obj, path)
+        untrusted = set(sio.get_untrusted_types(file=path))
+        needed |= untrusted
+        assert untrusted <= set(SKOPS_TRUSTED_TYPES)
+        with pytest.raises(sio.exceptions.UntrustedTypesFoundException):
+            sio.load(path)  # nothing is trusted silently
+        restored = sio.load(path, trusted=SKOPS_TRUSTED_TYPES)
+        if hasattr(obj, "predict_proba"):
+            assert_array_equal(restored.predict_proba(X), obj.predict_proba(X))
+        else:
+            assert_array_equal(restored.noise_mask_, obj.noise_mask_)
+    assert needed == set(SKOPS_TRUSTED_TYPES)  # the list is exact: nothing unused
