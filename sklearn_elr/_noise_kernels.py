@@ -148,10 +148,16 @@ def draw_rows(probs, rng):
 
 
 def as_like(values, y):
-    """``values`` in the container and dtype of ``y`` (a Series keeps its index)."""
-    pd = sys.modules.get("pandas")  # y can only be a Series once pandas is loaded
+    """``values`` in the container and dtype of ``y``: a list stays a list, a
+    Series or one-column DataFrame keeps its index and name."""
+    if isinstance(y, list):
+        return values.tolist()
+    pd = sys.modules.get("pandas")  # y can only be pandas once pandas is loaded
     if pd is not None and isinstance(y, pd.Series):
         return pd.Series(values, index=y.index, name=y.name).astype(y.dtype)
+    if pd is not None and isinstance(y, pd.DataFrame):
+        frame = pd.DataFrame(values.reshape(len(values), 1), index=y.index, columns=y.columns)
+        return frame.astype(y.dtypes.iloc[0])
     if isinstance(y, np.ndarray):
         return values.astype(y.dtype, copy=False)
     return values

@@ -18,10 +18,10 @@ stay aligned.
 
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin
 from sklearn.utils import check_array, check_consistent_length, check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import column_or_1d, validate_data
 
 from ._noise_kernels import (
     FLIP_SHARPNESS,
@@ -34,7 +34,7 @@ from ._noise_kernels import (
     sample_from_matrix,
     symmetric_transition_matrix,
 )
-from ._validation import check_rate, check_transition_matrix
+from ._validation import check_rate, check_transition_matrix, labels_as_numpy
 from .meta import WithLabelNoise
 
 __all__ = [
@@ -55,12 +55,16 @@ __all__ = [
 # -- simulators ---------------------------------------------------------------
 
 
-class _BaseNoise(BaseEstimator):
+class _BaseNoise(OneToOneFeatureMixin, BaseEstimator):
     """Shared shell: validate, encode labels, corrupt, record what happened.
 
     Subclasses define ``_matrix(classes)`` (the transition matrix), or
     override ``_corrupt`` when the noise depends on the features.
     """
+
+    # imbalanced-learn's marker of a sampler (``imblearn.base.is_sampler``),
+    # set without importing imbalanced-learn, which stays optional.
+    _estimator_type = "sampler"
 
     def fit(self, X, y):
         """Corrupt ``y`` and record the mask, realised matrix and rate.
@@ -79,13 +83,16 @@ class _BaseNoise(BaseEstimator):
         self._fit(X, y)
         return self
 
-    def fit_resample(self, X, y):
+    def fit_resample(self, X, y, **params):
         """Return ``X`` untouched and a noisy copy of ``y``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
+        **params : dict
+            imbalanced-learn's signature; the simulators take no fit
+            parameters, so any given is refused by name.
 
         Returns
         -------
@@ -94,6 +101,11 @@ class _BaseNoise(BaseEstimator):
             Same container as ``y``; a pandas Series keeps its index, name and
             dtype.
         """
+        if params:
+            raise TypeError(
+                f"{type(self).__name__}.fit_resample takes no fit parameters, got "
+                f"{sorted(params)}."
+            )
         return X, self._fit(X, y)
 
     def _fit(self, X, y):
@@ -102,10 +114,11 @@ class _BaseNoise(BaseEstimator):
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        y_values = column_or_1d(y, warn=True)
+        y_values = column_or_1d(labels_as_numpy(y), warn=True)
         check_consistent_length(X, y_values)
         check_classification_targets(y_values)
         classes, y_idx = self._encode(y_values)
+        self._record_features(X)
         rng = check_random_state(self.random_state)
         noisy_idx = self._corrupt(X, y_idx, classes, rng)
 
@@ -117,6 +130,16 @@ class _BaseNoise(BaseEstimator):
         with np.errstate(invalid="ignore", divide="ignore"):
             self.transition_matrix_ = counts / counts.sum(axis=1, keepdims=True)
         return as_like(classes[noisy_idx], y)
+
+    def _record_features(self, X):
+        """``n_features_in_`` (and ``feature_names_in_``) for
+        ``get_feature_names_out``, when ``X`` has columns; X is not converted."""
+        for name in ("n_features_in_", "feature_names_in_"):
+            self.__dict__.pop(name, None)
+        try:
+            validate_data(self, X, skip_check_array=True, reset=True)
+        except (TypeError, ValueError):  # text, or anything without columns
+            pass
 
     def _encode(self, y_values):
         classes_param = getattr(self, "classes", None)
@@ -143,7 +166,18 @@ class _BaseNoise(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
-        return tags
+        try:  # imbalanced-learn's sampler tags, when it is installed
+            from imblearn.utils._tags import InputTags, SamplerTags, Tags
+        except ImportError:
+            return tags
+        # X passes through untouched: any array, sparse matrix or DataFrame.
+        input_tags = InputTags(two_d_array=True, sparse=True, dataframe=True)
+        return Tags(
+            estimator_type="sampler", target_tags=tags.target_tags,
+            transformer_tags=None, classifier_tags=None, regressor_tags=None,
+            sampler_tags=SamplerTags(), input_tags=input_tags,
+            non_deterministic=tags.non_deterministic,
+        )  # fmt: skip
 
 
 class SymmetricNoise(_BaseNoise):
@@ -312,6 +346,11 @@ class InstanceDependentNoise(_BaseNoise):
         check_rate(self.rate)
         if self.rate >= 1:
             raise ValueError(f"rate must be below 1 for instance noise, got {self.rate}.")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False  # it reads the features as a dense array
+        return tags
 
     def _corrupt(self, X, y_idx, classes, rng):
         X = check_array(X, dtype=float, accept_sparse=False)
