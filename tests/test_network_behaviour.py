@@ -342,3 +342,14 @@ def test_initialize_without_data_or_sizes_names_what_is_missing(Net):
         Net().initialize()
     with pytest.raises(ValueError, match="module__n_features"):
         Net(module__n_classes=3).initialize()
+
+
+def test_fit_never_modifies_its_inputs(Net, data):
+    X, y = data
+    X_, y_, w_ = X.copy(), y.copy(), np.linspace(0.5, 1.5, len(y))
+    copies = [a.copy() for a in (X_, y_, w_)]
+    for a in (X_, y_, w_):
+        a.setflags(write=False)
+    Net(**SMALL).fit(X_, y_, sample_weight=w_).predict(X_)
+    for a, b in zip((X_, y_, w_), copies):
+        assert_array_equal(a, b)

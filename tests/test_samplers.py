@@ -74,3 +74,22 @@ def test_fit_resample_refuses_fit_parameters_by_name():
     X, y = np.zeros((6, 1)), np.array([0, 1] * 3)
     with pytest.raises(TypeError, match="sample_weight"):
         SymmetricNoise(0.2).fit_resample(X, y, sample_weight=np.ones(6))
+
+
+def test_no_module_imports_pandas_at_load():
+    # pandas is optional for NumPy input; the simulators import it only when
+    # handed pandas objects. (scikit-learn may load it anyway when installed.)
+    import ast
+    from pathlib import Path
+
+    import sklearn_elr
+
+    for path in Path(sklearn_elr.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            assert not any(name.split(".")[0] == "pandas" for name in names), path.name
