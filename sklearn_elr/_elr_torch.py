@@ -10,6 +10,7 @@ softmax in ``predict_proba``, and validation uses plain cross-entropy.
 """
 
 import math
+from numbers import Integral
 
 import numpy as np
 import torch
@@ -17,6 +18,7 @@ import torch.nn.functional as F
 
 from ._elr_numpy import CLAMP_MAX, CLAMP_MIN
 from ._linear_solver import feature_moments
+from ._validation import check_real
 
 
 def elr_penalty(probs, targets):
@@ -221,6 +223,9 @@ class MLP(torch.nn.Module):
         input_mean=None, input_scale=None, seed=None,
     ):  # fmt: skip
         super().__init__()
+        check_real(dropout, "dropout", min_val=0.0, max_val=1.0, include_boundaries="left")
+        if not all(isinstance(size, Integral) and size >= 1 for size in hidden_sizes):
+            raise ValueError(f"hidden_sizes must be ints >= 1, got {hidden_sizes!r}.")
         mean = torch.zeros(n_features) if input_mean is None else torch.as_tensor(input_mean)
         scale = torch.ones(n_features) if input_scale is None else torch.as_tensor(input_scale)
         self.register_buffer("input_mean", mean.float().reshape(n_features))

@@ -9,6 +9,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clo
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ._validation import restored_on_failure
+
 __all__ = ["WithLabelNoise"]
 
 
@@ -83,14 +85,18 @@ class WithLabelNoise(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             raise TypeError(
                 f"noise must have a fit_resample(X, y) method, got {self.noise!r}."
             )
-        self.noise_ = clone(self.noise)
-        X_noisy, y_noisy = self.noise_.fit_resample(X, y)
-        self.estimator_ = clone(self.estimator).fit(X_noisy, y_noisy, **fit_params)
-        self.classes_ = self.estimator_.classes_
-        if hasattr(self.estimator_, "n_features_in_"):
-            self.n_features_in_ = self.estimator_.n_features_in_
-        if hasattr(self.estimator_, "feature_names_in_"):
-            self.feature_names_in_ = self.estimator_.feature_names_in_
+        # A refit whose noise or estimator fails keeps the previous pair.
+        with restored_on_failure(self):
+            for name in ("n_features_in_", "feature_names_in_"):
+                self.__dict__.pop(name, None)
+            self.noise_ = clone(self.noise)
+            X_noisy, y_noisy = self.noise_.fit_resample(X, y)
+            self.estimator_ = clone(self.estimator).fit(X_noisy, y_noisy, **fit_params)
+            self.classes_ = self.estimator_.classes_
+            if hasattr(self.estimator_, "n_features_in_"):
+                self.n_features_in_ = self.estimator_.n_features_in_
+            if hasattr(self.estimator_, "feature_names_in_"):
+                self.feature_names_in_ = self.estimator_.feature_names_in_
         return self
 
     @available_if(_estimator_has("predict"))

@@ -185,6 +185,9 @@ if HAS_TORCH:
         ("net-dataset", lambda: NoisyLabelClassifier(lam=1.0).fit(
             __import__("torch").utils.data.TensorDataset(__import__("torch").zeros(3)), Y),
          TypeError, "array-like X"),
+        ("net-dropout-nan", net(module__dropout=NAN), ValueError, "dropout"),
+        ("net-dropout-one", net(module__dropout=1.0), ValueError, "dropout"),
+        ("net-hidden-zero", net(module__hidden_sizes=(0,)), ValueError, "hidden_sizes"),
         ("plus-mixup-nan", net(ELRPlusClassifier, mixup_alpha=NAN), ValueError, "mixup_alpha"),
         ("plus-ema-nan", net(ELRPlusClassifier, ema_decay=NAN), ValueError, "ema_decay"),
         ("plus-networks-3", net(ELRPlusClassifier, n_networks=3), ValueError, "n_networks"),
@@ -351,3 +354,12 @@ def test_skops_round_trips_trust_exactly_the_documented_types(tmp_path):
         else:
             assert_array_equal(restored.noise_mask_, obj.noise_mask_)
     assert needed == set(SKOPS_TRUSTED_TYPES)  # the list is exact: nothing unused
+
+
+def test_a_failed_refit_of_with_label_noise_keeps_the_previous_pair():
+    model = WithLabelNoise(LinearELRClassifier(lam=1.0, max_iter=5), SymmetricNoise(0.2, random_state=0))
+    model.fit(X, Y)
+    noise, estimator = model.noise_, model.estimator_
+    with pytest.raises(ValueError, match="beta"):
+        model.set_params(estimator__beta=NAN).fit(X, Y)
+    assert model.noise_ is noise and model.estimator_ is estimator
