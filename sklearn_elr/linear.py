@@ -297,6 +297,10 @@ class LinearELRClassifier(ClassifierMixin, BaseEstimator):
         weight = check_sample_weight(sample_weight, n_samples, dtype=np.float64)
         if self.class_weight is not None:
             per_class = compute_class_weight(self.class_weight, classes=classes, y=y)
+            if not np.all(np.isfinite(per_class) & (per_class >= 0)):
+                raise ValueError(
+                    f"class_weight must be finite and non-negative, got {self.class_weight!r}."
+                )
             weight *= per_class[y_idx]
         total = weight.sum()
         if not np.isfinite(total):

@@ -84,6 +84,8 @@ CASES = [
     ("lin-batch-0", fit(batch_size=0), ValueError, "batch_size"),
     ("lin-no-change-0", fit(n_iter_no_change=0), ValueError, "n_iter_no_change"),
     ("lin-solver", fit(solver="lbfgs"), ValueError, "solver"),
+    ("lin-class-weight-nan", fit(class_weight={0: NAN, 1: 1.0, 2: 1.0}), ValueError,
+     "class_weight"),
     ("lin-callback-not-callable", fit(callback=3), ValueError, "callback"),
     ("lin-callback-returns-list", returns([1]), TypeError, "callback must return a dict"),
     ("lin-diverges", fit(solver="gd", learning_rate=1e6, lam=0.0, max_iter=50), FloatingPointError,
