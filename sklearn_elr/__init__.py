@@ -6,6 +6,7 @@ when they are first used.
 """
 
 from ._version import __version__
+from .label_issues import find_label_issues
 from .linear import LinearELRClassifier
 from .noise import (
     InstanceDependentNoise,
@@ -57,6 +58,7 @@ __all__ = [
     "TransitionMatrixNoise",
     "WithLabelNoise",
     "__version__",
+    "find_label_issues",
     "make_instance_noise",
     "make_pair_noise",
     "make_symmetric_noise",

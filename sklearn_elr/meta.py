@@ -99,6 +99,27 @@ class WithLabelNoise(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 self.feature_names_in_ = self.estimator_.feature_names_in_
         return self
 
+    @property
+    def label_quality_(self):
+        """The fitted estimator's ``label_quality_`` (ELR estimators), on the
+        noisy labels it was trained on."""
+        return self._from_estimator("label_quality_")
+
+    @property
+    def label_issues_(self):
+        """The fitted estimator's ``label_issues_``; compare with
+        ``noise_.noise_mask_``, the labels the simulator actually changed."""
+        return self._from_estimator("label_issues_")
+
+    def _from_estimator(self, name):
+        check_is_fitted(self)
+        if not hasattr(self.estimator_, name):
+            raise AttributeError(
+                f"{type(self.estimator_).__name__} has no {name}; it is kept by the "
+                "ELR estimators (or use sklearn_elr.find_label_issues)."
+            )
+        return getattr(self.estimator_, name)
+
     @available_if(_estimator_has("predict"))
     def predict(self, X):
         """Predict with the fitted estimator.
