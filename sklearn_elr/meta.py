@@ -6,6 +6,12 @@ simulators of ``noise.py`` are pipeline steps themselves.
 """
 
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _routing_enabled,
+    process_routing,
+)
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
@@ -65,7 +71,7 @@ class WithLabelNoise(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.estimator = estimator
         self.noise = noise
 
-    def fit(self, X, y, **fit_params):
+    def fit(self, X, y, sample_weight=None, **fit_params):
         """Corrupt ``y`` with ``noise``, then fit ``estimator`` on it.
 
         Parameters
@@ -73,9 +79,13 @@ class WithLabelNoise(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
             Clean labels; not modified.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to the estimator's ``fit`` (rows are never dropped, so
+            per-row data stays aligned). With metadata routing enabled it
+            goes where the estimator requests it (``set_fit_request``).
         **fit_params : dict
-            Passed to the estimator's ``fit`` (e.g. ``sample_weight``; rows
-            are never dropped, so per-row data stays aligned).
+            Other parameters of the estimator's ``fit``, passed (or routed)
+            the same way.
 
         Returns
         -------
@@ -89,6 +99,10 @@ class WithLabelNoise(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         with restored_on_failure(self):
             for name in ("n_features_in_", "feature_names_in_"):
                 self.__dict__.pop(name, None)
+            if sample_weight is not None:
+                fit_params["sample_weight"] = sample_weight
+            if _routing_enabled():
+                fit_params = process_routing(self, "fit", **fit_params).estimator.fit
             self.noise_ = clone(self.noise)
             X_noisy, y_noisy = self.noise_.fit_resample(X, y)
             self.estimator_ = clone(self.estimator).fit(X_noisy, y_noisy, **fit_params)
@@ -180,7 +194,23 @@ class WithLabelNoise(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         score : float
         """
         check_is_fitted(self)
+        if _routing_enabled():
+            score_params = process_routing(self, "score", **score_params).estimator.score
         return self.estimator_.score(X, y, **score_params)
+
+    def get_metadata_routing(self):
+        """Metadata routing: ``fit`` and ``score`` parameters go to ``estimator``.
+
+        Returns
+        -------
+        routing : MetadataRouter
+        """
+        return MetadataRouter(owner=self).add(
+            estimator=self.estimator,
+            method_mapping=MethodMapping()
+            .add(caller="fit", callee="fit")
+            .add(caller="score", callee="score"),
+        )
 
     @available_if(_estimator_has("decision_function"))
     def decision_function(self, X):

@@ -17,6 +17,8 @@ stay aligned.
 """
 
 
+import sys
+
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin
 from sklearn.utils import check_array, check_consistent_length, check_random_state
@@ -166,10 +168,14 @@ class _BaseNoise(OneToOneFeatureMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
-        try:  # imbalanced-learn's sampler tags, when it is installed
-            from imblearn.utils._tags import InputTags, SamplerTags, Tags
-        except ImportError:
+        # imbalanced-learn's sampler tags, once the user has imported it. Not
+        # imported here: importing imbalanced-learn adds "fit_resample" to
+        # scikit-learn's metadata-routing methods, which breaks clones of
+        # routing requests made before the import.
+        if "imblearn" not in sys.modules:
             return tags
+        from imblearn.utils._tags import InputTags, SamplerTags, Tags
+
         # X passes through untouched: any array, sparse matrix or DataFrame.
         input_tags = InputTags(two_d_array=True, sparse=True, dataframe=True)
         return Tags(
