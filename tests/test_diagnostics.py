@@ -140,3 +140,52 @@ def test_plot_memorization_side_by_side():
     assert_allclose(axes[0].get_lines()[1].get_ydata(), [0.1, 0.2, 0.3, 0.4, 0.5])
     with pytest.raises(ValueError, match="no memorization records"):
         plot_memorization([{"epoch": 1, "loss": 0.3}])
+
+
+def test_memorization_display_from_an_estimator_draws_its_records(noisy_digits):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sklearn_elr import LinearELRClassifier
+    from sklearn_elr.plotting import MemorizationDisplay
+
+    X, y, y_noisy, _ = noisy_digits
+    monitor = LinearMemorizationMonitor(X, y_noisy, y, every=2)
+    model = LinearELRClassifier(lam=3.0, max_iter=10, tol=None, callback=monitor).fit(X, y_noisy)
+    _, ax = plt.subplots()
+    display = MemorizationDisplay.from_estimator(model, ax=ax, title="ELR")
+    assert display.ax_ is ax and display.figure_ is ax.figure
+    records = [r for r in model.history_ if "memorized" in r]
+    assert set(display.lines_) == {"wrong_to_true", "memorized", "clean_acc"}
+    assert_allclose(display.lines_["memorized"].get_ydata(), [r["memorized"] for r in records])
+    assert_allclose(display.lines_["memorized"].get_xdata(), [r["epoch"] for r in records])
+    # Curves that coincide stay distinguishable: different styles and markers.
+    styles = {(line.get_linestyle(), line.get_marker()) for line in display.lines_.values()}
+    assert len(styles) == len(display.lines_)
+    assert ax.get_title() == "ELR"
+    plt.close("all")
+
+
+def test_label_quality_display_ranks_and_marks_the_flagged_labels(noisy_digits):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sklearn_elr import LinearELRClassifier, find_label_issues
+    from sklearn_elr.plotting import LabelQualityDisplay
+
+    X, _, y_noisy, mask = noisy_digits
+    model = LinearELRClassifier(lam=3.0, random_state=0).fit(X, y_noisy)
+    display = LabelQualityDisplay.from_estimator(model, noise_mask=mask)
+    ranked = display.line_.get_ydata()
+    assert np.all(np.diff(ranked) >= 0)
+    assert len(display.flagged_.get_offsets()) == model.label_issues_.sum()
+    issues = find_label_issues(LinearELRClassifier(lam=3.0, random_state=0), X, y_noisy)
+    again = LabelQualityDisplay.from_issues(issues)
+    assert_allclose(again.line_.get_ydata(), ranked)
+    with pytest.raises(ValueError, match="label_quality_"):
+        from sklearn.linear_model import LogisticRegression
+
+        LabelQualityDisplay.from_estimator(LogisticRegression().fit(X[:100], y_noisy[:100]))
+    plt.close("all")
