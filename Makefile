@@ -6,7 +6,7 @@ TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-notorch bench clean
+.PHONY: demo test test-notorch docs bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ test-notorch: $(NOTORCH)/.installed
 	$(NOTORCH)/bin/python -c "import importlib.util as u; assert u.find_spec('torch') is None"
 	$(NOTORCH)/bin/python -m pytest -q -W error::pytest.PytestCollectionWarning
 
+# The documentation site, warnings as errors; the gallery examples run.
+docs: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
+	rm -rf docs/_build docs/generated docs/auto_examples
+	MPLBACKEND=Agg $(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[benchmarks]"
 	$(BIN)/python benchmarks/bench_robustness.py
@@ -47,4 +53,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_diagnostics.py
 
 clean:
-	rm -rf $(VENV) $(NOTORCH) build *.egg-info
+	rm -rf $(VENV) $(NOTORCH) build *.egg-info docs/_build docs/generated docs/auto_examples

@@ -95,7 +95,7 @@ class NoisyLabelClassifier(NetworkBase):
     label_issues_ : ndarray of shape (n_samples,) of bool
         ``argmax(targets_) != y`` (``loss="elr"``).
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         When ``X`` is a DataFrame with string column names.
     module_, criterion_, optimizer_, history_
         skorch's fitted components; ``criterion_.targets`` is the buffer.

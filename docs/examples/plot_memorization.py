@@ -13,25 +13,22 @@ the early predictions.
 """
 
 # %%
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-from sklearn.preprocessing import StandardScaler  # noqa: E402
-
-from sklearn_elr import LinearELRClassifier, make_symmetric_noise  # noqa: E402
-from sklearn_elr.datasets import make_early_learning_problem  # noqa: E402
-from sklearn_elr.diagnostics import LinearMemorizationMonitor  # noqa: E402
-from sklearn_elr.plotting import plot_memorization  # noqa: E402
+from sklearn_elr import LinearELRClassifier, make_symmetric_noise
+from sklearn_elr.datasets import make_early_learning_problem
+from sklearn_elr.diagnostics import LinearMemorizationMonitor
+from sklearn_elr.plotting import plot_memorization
 
 # %%
 # The linear model: full-batch gradient descent, as in the theory.
 train = make_early_learning_problem(1100, 1000, sigma=0.2, noise=0.4, random_state=0)
 test = make_early_learning_problem(2000, 1000, sigma=0.2, noise=0.0, random_state=1)
-epochs = np.unique(np.geomspace(1, 5000, 40).astype(int))
+epochs = np.unique(np.geomspace(1, 2000, 30).astype(int))
 linear = {}
 for name, lam in [("linear, cross-entropy", 0.0), ("linear, ELR", 3.0)]:
     monitor = LinearMemorizationMonitor(
@@ -39,7 +36,7 @@ for name, lam in [("linear, cross-entropy", 0.0), ("linear, ELR", 3.0)]:
     )
     clf = LinearELRClassifier(
         lam=lam, alpha=0.0, solver="gd", learning_rate=0.5, batch_size=None,
-        fit_intercept=False, max_iter=5000, tol=None, callback=monitor,
+        fit_intercept=False, max_iter=2000, tol=None, callback=monitor,
     ).fit(train.X, train.y)  # fmt: skip
     linear[name] = clf.history_
 
@@ -59,7 +56,7 @@ else:
     network = {}
     for name, loss in [("MLP, cross-entropy", "ce"), ("MLP, ELR", "elr")]:
         net = NoisyLabelClassifier(
-            loss=loss, max_epochs=150, random_state=0,
+            loss=loss, lam=3.0, max_epochs=60, random_state=0,
             callbacks=[("memo", MemorizationMonitor(y_tr, X_test=X_te, y_test=y_te))],
         ).fit(X_tr, y_noisy)  # fmt: skip
         network[name] = net.history
@@ -71,4 +68,3 @@ plot_memorization(linear, ax=axes[0])
 if network:
     plot_memorization(network, ax=axes[1])
 fig.tight_layout()
-fig.savefig("memorization.png", dpi=110)
