@@ -32,6 +32,7 @@ except ImportError as exc:  # pragma: no cover - exercised without torch only
         "CPU or CUDA (https://pytorch.org), then `pip install sklearn-elr[torch]`."
     ) from exc
 
+from ._doc_links import DocLinkMixin
 from ._elr_torch import MLP, input_moments, weighted_mean
 from ._selection import choose, is_auto, mean_curves, selection_splits
 from ._torch_data import (
@@ -59,7 +60,7 @@ from .diagnostics import label_quality_from_targets
 _HOLDOUT_FROM = 5_000
 
 
-class NetworkBase(NeuralNetClassifier):
+class NetworkBase(DocLinkMixin, NeuralNetClassifier):
     """Private base of the network estimators; see their docstrings.
 
     Subclasses add their parameters (calling ``super().__init__``), the

@@ -15,6 +15,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._doc_links import DocLinkMixin
 from ._elr_numpy import log_softmax, softmax
 from ._linear_solver import OPTIMIZERS, default_learning_rate, fit_linear_elr
 from .diagnostics import label_quality_from_targets
@@ -34,7 +35,7 @@ _HOLDOUT_FROM = 10_000
 
 
 
-class LinearELRClassifier(ClassifierMixin, BaseEstimator):
+class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
     """Multinomial linear classifier robust to noisy labels through ELR.
 
     Softmax regression trained on cross-entropy plus the Early-Learning

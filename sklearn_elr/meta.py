@@ -15,6 +15,7 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ._doc_links import DocLinkMixin
 from ._validation import restored_on_failure
 
 __all__ = ["WithLabelNoise"]
@@ -28,7 +29,7 @@ def _estimator_has(attr):
     return check
 
 
-class WithLabelNoise(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class WithLabelNoise(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Fit a classifier on labels corrupted by a noise simulator.
 
     ``fit`` corrupts the training labels with a clone of ``noise`` and fits a

@@ -25,6 +25,7 @@ from sklearn.utils import check_array, check_consistent_length, check_random_sta
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d, validate_data
 
+from ._doc_links import DocLinkMixin
 from ._noise_kernels import (
     FLIP_SHARPNESS,
     as_like,
@@ -57,7 +58,7 @@ __all__ = [
 # -- simulators ---------------------------------------------------------------
 
 
-class _BaseNoise(OneToOneFeatureMixin, BaseEstimator):
+class _BaseNoise(DocLinkMixin, OneToOneFeatureMixin, BaseEstimator):
     """Shared shell: validate, encode labels, corrupt, record what happened.
 
     Subclasses define ``_matrix(classes)`` (the transition matrix), or
