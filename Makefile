@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_network.py
 	$(BIN)/python benchmarks/bench_elr_plus.py
 	$(BIN)/python benchmarks/bench_diagnostics.py
+	$(BIN)/python benchmarks/bench_threads.py
 
 clean:
 	rm -rf $(VENV) $(NOTORCH) build *.egg-info docs/_build docs/generated docs/auto_examples
