@@ -308,13 +308,19 @@ def test_with_label_noise_routes_sample_weight_where_requested():
     X, y = load_iris(return_X_y=True)
     w = np.linspace(0.5, 2.0, len(y))
     with sklearn.config_context(enable_metadata_routing=True):
-        inner = LinearELRClassifier(lam=1.0, random_state=0).set_fit_request(sample_weight=True)
+        inner = (
+            LinearELRClassifier(lam=1.0, random_state=0)
+            .set_fit_request(sample_weight=True)
+            .set_score_request(sample_weight=True)
+        )
         model = WithLabelNoise(inner, SymmetricNoise(0.2, random_state=0)).fit(X, y, sample_weight=w)
         y_noisy = SymmetricNoise(0.2, random_state=0).fit_resample(X, y)[1]
         direct = LinearELRClassifier(lam=1.0, random_state=0).fit(X, y_noisy, sample_weight=w)
         np.testing.assert_array_equal(model.predict_proba(X), direct.predict_proba(X))
         # Through a grid search too, and refused when not requested.
-        GridSearchCV(model, {"estimator__lam": [0.0, 1.0]}, cv=2).fit(X, y, sample_weight=w)
+        search = GridSearchCV(model, {"estimator__lam": [0.0, 1.0]}, cv=2, error_score="raise")
+        search.fit(X, y, sample_weight=w)
+        assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
         plain = WithLabelNoise(LinearELRClassifier(lam=1.0), SymmetricNoise(0.2))
         with pytest.raises(UnsetMetadataPassedError):
             plain.fit(X, y, sample_weight=w)
