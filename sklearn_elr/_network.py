@@ -58,6 +58,8 @@ from .diagnostics import label_quality_from_targets
 
 #: From this many rows, ``cv="auto"`` holds out 10 % once instead of 5 folds.
 _HOLDOUT_FROM = 5_000
+#: Below it, the 5 folds repeat until they hold out this many predictions.
+_MIN_HELD_OUT = 1_000
 
 
 class NetworkBase(DocLinkMixin, NeuralNetClassifier):
@@ -292,8 +294,9 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         rows for ``n_epochs``.
         """
         splits = selection_splits(
-            self.cv, data["X"], y_encoded, rng, holdout_from=_HOLDOUT_FROM
-        )
+            self.cv, data["X"], y_encoded, rng, holdout_from=_HOLDOUT_FROM,
+            min_held_out=_MIN_HELD_OUT,
+        )  # fmt: skip
         labels = self.classes_[y_encoded]
         curves, n_held_out = [], 0
         for train, held_out in splits:

@@ -47,7 +47,9 @@ class NoisyLabelClassifier(NetworkBase):
         Candidates for ``lam="auto"``.
     cv : int, cross-validation generator, iterable or "auto", default="auto"
         Splits for ``lam="auto"``: ``"auto"`` is 5 stratified folds below
-        5,000 rows, one stratified 10 % hold-out from there.
+        5,000 rows, repeated (new shuffles, at most 10 times) until they hold
+        out 1,000 predictions in all; one stratified 10 % hold-out from
+        5,000 rows.
     beta : float, default=0.7
         Momentum β of the targets, in [0, 1) (used with ``loss="elr"``).
     gce_q : float, default=0.7
