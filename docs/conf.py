@@ -2,7 +2,6 @@
 """Sphinx configuration: ``make docs`` builds the site with warnings as errors."""
 
 import os
-import sys
 import warnings
 
 import sklearn_elr
