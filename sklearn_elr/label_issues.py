@@ -12,7 +12,6 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
 from ._validation import labels_as_numpy
-from .diagnostics import label_quality_from_targets
 from .linear import LinearELRClassifier
 
 __all__ = ["find_label_issues"]
@@ -104,11 +103,11 @@ def find_label_issues(estimator, X, y, *, cv="auto", **fit_params):
             )
         fitted = clone(estimator).fit(X, y, **fit_params)
         final = fitted[-1] if isinstance(fitted, Pipeline) else fitted
+        # The fit already judged each label from its final targets.
+        quality, flagged = final.label_quality_, final.label_issues_
         targets = final.targets_
         targets = targets.mean(axis=0) if targets.ndim == 3 else targets  # ELR+: both nets
-        classes = final.classes_
-        quality, flagged = label_quality_from_targets(targets, np.searchsorted(classes, given))
-        predicted = classes[targets.argmax(axis=1)]
+        predicted = final.classes_[targets.argmax(axis=1)]
     else:
         folds = 5 if isinstance(cv, str) and cv == "auto" else cv
         proba = cross_val_predict(
