@@ -104,10 +104,10 @@ def feature_moments(X, weight):
         # matrix product with all of a float32 X would copy it.
         weight = np.asarray(weight, dtype=np.float64)
         blocks = [slice(start, start + _BLOCK_ROWS) for start in range(0, X.shape[0], _BLOCK_ROWS)]
-        mean = sum(weight[rows] @ X[rows].astype(np.float64) for rows in blocks)
+        mean = sum(weight[rows] @ X[rows].astype(np.float64, copy=False) for rows in blocks)
         var = np.zeros(X.shape[1], dtype=np.float64)
         for rows in blocks:
-            block = X[rows].astype(np.float64) - mean
+            block = X[rows].astype(np.float64, copy=False) - mean
             var += weight[rows] @ (block * block)
     std = np.sqrt(np.maximum(var, 0.0))
     # Constant columns (spread at rounding level of their mean) get a scale
