@@ -59,11 +59,13 @@ class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
     lams : sequence of float, default=(0.0, 1.0, 3.0)
         Candidates for ``lam="auto"``. They train side by side, sharing
         every pass over ``X``. Ties within one held-out example go to the
-        smaller λ.
+        smaller λ whose held-out accuracy holds to the end of training (one
+        that only ties when stopped early is memorizing), else the smaller λ.
     cv : int, cross-validation generator, iterable or "auto", default="auto"
         Splits for ``lam="auto"``, as in :func:`~sklearn.model_selection.check_cv`.
-        ``"auto"``: 5 stratified folds below 10,000 rows, one stratified
-        10 % hold-out from there.
+        ``"auto"``: 5 stratified folds below 10,000 rows (fewer when the
+        rarest class has fewer than 5 rows), one stratified 10 % hold-out
+        from there.
     beta : float, default=0.7
         Momentum β of the per-example targets, in [0, 1).
     alpha : float or "auto", default="auto"
@@ -75,8 +77,12 @@ class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
         Whether to learn an intercept.
     solver : {"nesterov", "gd", "adam"}, default="nesterov"
         ``"nesterov"``: full-batch gradient descent with Nesterov momentum
-        (0.9) in standardised coordinates, so the scale of ``X`` does not
-        matter. ``"gd"``: plain gradient descent on the raw features, the
+        (0.9) in centred and scaled coordinates, so the units of ``X`` do not
+        matter: each column is divided by its standard deviation, unless
+        these are all within a factor of 10 of each other (already
+        standardised data, pixels, the paper's two-cluster problem), where
+        one common scale keeps the features' relative variances and with them
+        the early-learning phase. ``"gd"``: plain gradient descent on the raw features, the
         setting of the paper's theory. ``"adam"``: Adam on mini-batches in
         standardised coordinates (it reaches memorization in high
         dimension before the targets accumulate; not recommended there).
@@ -250,7 +256,9 @@ class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
         With ``lam="auto"`` every value of ``lams`` trains side by side on
         each cross-validation split, the value and the number of epochs with
         the best held-out accuracy (on the given, noisy labels) are kept, and
-        the model is refit on all rows with them.
+        the model is refit on all rows with them. A table whose rarest class
+        has a single row cannot hold rows out: it trains the smallest
+        candidate of ``lams`` (plain softmax regression by default).
 
         Parameters
         ----------
@@ -320,10 +328,13 @@ class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
             batch_size=self._batch_size(n_samples), n_iter_no_change=self.n_iter_no_change,
         )  # fmt: skip
 
-        if is_auto(self.lam):
-            lam, max_iter, cv_scores = self._select(X, y_idx, weight, lams, rng, fit_options)
+        selection = self._select(X, y_idx, weight, lams, rng, fit_options) if is_auto(self.lam) else None
+        if selection is not None:
+            lam, max_iter, cv_scores = selection
             tol = None  # the number of epochs was chosen on held-out rows
         else:
+            # A float λ, or a table too small to hold rows out: the smallest
+            # candidate (plain training with the default ``lams``).
             lam, max_iter, tol, cv_scores = lams[0], self.max_iter, self.tol, None
 
         coef, intercept, targets = self._initial_state(classes, n_samples, n_features, dtype)
@@ -386,6 +397,8 @@ class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
         width = len(lams) * n_classes
         curves, held_out_mass = [], 0.0
         splits = selection_splits(self.cv, X, y_idx, rng, holdout_from=_HOLDOUT_FROM)
+        if not splits:
+            return None
         for train, held_out in splits:
             fold_weight = np.zeros(n_samples)
             fold_weight[train] = weight[train]

@@ -19,6 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_elr import LinearELRClassifier
+from sklearn_elr.datasets import make_early_learning_problem
 
 
 @pytest.fixture
@@ -329,14 +330,50 @@ def test_divergence_raises_floating_point_error(blobs):
 
 
 def test_scale_of_x_does_not_change_the_model(blobs):
-    # Training runs in standardised coordinates: scaling a feature only
+    # Columns on different scales are standardised: rescaling a feature only
     # rescales its coefficient.
     X, y = blobs
     scale = np.array([1e-3, 1.0, 1e3, 5.0, 1e2])
+    other = scale * np.array([7.0, 1 / 3, 2.0, 0.5, 11.0])
+    a = LinearELRClassifier(random_state=0).fit(X * scale, y)
+    b = LinearELRClassifier(random_state=0).fit(X * other, y)
+    assert_allclose(b.coef_ * other, a.coef_ * scale, rtol=1e-6, atol=1e-9)
+    assert_array_equal(a.predict(X * scale), b.predict(X * other))
+
+
+@pytest.mark.parametrize("factor", [1e-6, 3.0, 1e6])
+def test_common_factor_does_not_change_the_model(blobs, factor):
+    # Columns already on one scale share it: a common factor rescales it.
+    X, y = blobs
     a = LinearELRClassifier(random_state=0).fit(X, y)
-    b = LinearELRClassifier(random_state=0).fit(X * scale, y)
-    assert_allclose(b.coef_ * scale, a.coef_, rtol=1e-6, atol=1e-9)
-    assert_array_equal(a.predict(X), b.predict(X * scale))
+    b = LinearELRClassifier(random_state=0).fit(X * factor, y)
+    assert_allclose(b.coef_ * factor, a.coef_, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_defaults_do_not_memorize_the_papers_problem(seed):
+    # The paper's linear theory: gradient descent learns the clean direction
+    # first, then memorizes the wrong labels. The defaults must stop short.
+    train = make_early_learning_problem(random_state=seed)
+    test = make_early_learning_problem(n_samples=2000, random_state=seed + 100)
+    clf = LinearELRClassifier(random_state=0).fit(train.X, train.y)
+    wrong = train.noise_mask
+    memorized = np.mean(clf.predict(train.X[wrong]) == train.y[wrong])
+    assert memorized <= 0.05
+    assert clf.score(test.X, test.y_clean) >= 0.99
+
+
+@pytest.mark.parametrize("y", [[0, 0, 1, 1], [0, 1, 1, 1, 1], ["a", "b", "b", "c", "c", "c"]])
+def test_tiny_tables_fit_where_logistic_regression_does(y):
+    # Too few rows to hold out: fewer folds, or plain training (lam_ = 0).
+    X = np.arange(len(y) * 2, dtype=float).reshape(len(y), 2) ** 1.5
+    clf = LinearELRClassifier(random_state=0).fit(X, y)
+    assert clf.lam_ in clf.lams
+    if min(np.unique(y, return_counts=True)[1]) < 2:
+        assert clf.lam_ == 0.0 and not hasattr(clf, "cv_scores_")
+    else:
+        assert clf.cv_scores_.shape[1] == len(clf.lams)
+    assert_allclose(clf.predict_proba(X).sum(axis=1), 1.0)
 
 
 def test_large_adam_batches_and_several_candidates(blobs):
