@@ -67,6 +67,18 @@ def holdout_split(y_idx, rng):
     return next(splitter.split(np.zeros(n), y_idx))
 
 
+def stack_curves(curves):
+    """Per-epoch scores of several candidates, shape (n_epochs, n_candidates).
+
+    A candidate that stopped early (``EarlyStopping``) keeps its last score
+    for the later epochs; the result ends at the longest curve.
+    """
+    longest = max(len(curve) for curve in curves)
+    return np.column_stack(
+        [np.concatenate([curve, np.repeat(curve[-1:], longest - len(curve))]) for curve in curves]
+    )
+
+
 def mean_curves(curves, max_epochs):
     """Mean over splits of per-epoch scores, shape (n_epochs, n_candidates).
 

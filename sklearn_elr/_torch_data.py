@@ -105,3 +105,33 @@ def global_torch_seed(seed, device):
     with _GLOBAL_GENERATOR, torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
+
+
+# torch's intra-op thread count is one setting for the whole process. Fits
+# that ask for a count share it: the first sets it, the last one out puts the
+# caller's value back, so concurrent fits (threads) never leave it changed.
+_THREADS = threading.Lock()
+_threads_users = 0
+_threads_before = None
+
+
+@contextlib.contextmanager
+def torch_threads(n_threads):
+    """Run the block with ``n_threads`` torch threads (None: as they are)."""
+    global _threads_users, _threads_before
+    if n_threads is None:
+        yield
+        return
+    with _THREADS:
+        if _threads_users == 0:
+            _threads_before = torch.get_num_threads()
+            if _threads_before != n_threads:
+                torch.set_num_threads(n_threads)
+        _threads_users += 1
+    try:
+        yield
+    finally:
+        with _THREADS:
+            _threads_users -= 1
+            if _threads_users == 0 and torch.get_num_threads() != _threads_before:
+                torch.set_num_threads(_threads_before)

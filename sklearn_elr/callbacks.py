@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """skorch callbacks for the network estimators (imports torch and skorch)."""
 
+import copy
+
 import numpy as np
 from skorch.callbacks import (
     Callback,
@@ -15,6 +17,61 @@ from ._validation import check_every, check_test_set, records_epoch
 from .diagnostics import memorization_scores
 
 __all__ = ["MemorizationMonitor"]
+
+#: Held-out accuracy within this of the best counts as a tie (at most).
+MAX_SLACK = 0.01
+
+
+def validation_monitors(callbacks):
+    """``(name, monitor)`` of the callbacks that read validation scores."""
+    for item in callbacks or ():
+        name, callback = item if isinstance(item, tuple) else (type(item).__name__, item)
+        monitor = getattr(callback, "monitor", None)
+        if isinstance(monitor, str) and monitor.startswith("valid"):
+            yield name, monitor
+
+
+class KeepSelectedEpoch(Callback):
+    """Keep a copy of the network at its selected epoch (``lam="auto"``).
+
+    After each epoch (once ``valid_acc`` is recorded), the components are
+    copied whenever the held-out accuracy is within ``slack`` of the best so
+    far: the copy that remains is the latest epoch within one held-out
+    example of the best, the rule of the linear model. Internal; added to
+    each candidate of the networks' λ selection.
+    """
+
+    def __init__(self, n_held_out=None):
+        self.n_held_out = n_held_out
+
+    @staticmethod
+    def slack_for(n_held_out):
+        return MAX_SLACK if not n_held_out else min(1.0 / n_held_out, MAX_SLACK)
+
+    def on_train_begin(self, net, **kwargs):
+        self.best_ = -np.inf
+        self.epoch_ = 0
+        self.state_ = None
+
+    def on_epoch_end(self, net, **kwargs):
+        score = net.history[-1].get("valid_acc")
+        if score is None:
+            return
+        self.best_ = max(self.best_, score)
+        if score >= self.best_ - self.slack_for(self.n_held_out):
+            self.epoch_ = len(net.history)
+            names = net._modules + net._criteria + net._optimizers
+            self.state_ = {
+                name: copy.deepcopy(getattr(net, f"{name}_").state_dict()) for name in names
+            }
+
+    def restore(self, net):
+        """Put the kept copy back into ``net``'s components."""
+        if self.state_ is None:
+            return
+        for name, state in self.state_.items():
+            getattr(net, f"{name}_").load_state_dict(state)
+        self.state_ = None  # the copy now lives in the network
 
 
 def _training_rows(dataset):

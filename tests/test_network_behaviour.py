@@ -353,3 +353,147 @@ def test_fit_never_modifies_its_inputs(Net, data):
     Net(**SMALL).fit(X_, y_, sample_weight=w_).predict(X_)
     for a, b in zip((X_, y_, w_), copies):
         assert_array_equal(a, b)
+
+
+# -- lam="auto": one fit per candidate, callbacks, Ctrl-C, threads ------------
+
+
+class _CountFits(Callback):
+    """Counts fits and torch threads in class attributes: a candidate of
+    lam="auto" trains with a clone of the callbacks."""
+
+    fits = 0
+    threads = set()
+
+    @classmethod
+    def reset(cls):
+        cls.fits, cls.threads = 0, set()
+        return cls()
+
+    def on_train_begin(self, net, **kwargs):
+        type(self).fits += 1
+
+    def on_batch_end(self, net, **kwargs):
+        type(self).threads.add(torch.get_num_threads())
+
+
+def _noisy(data):
+    X, y = data
+    y_noisy = y.copy()
+    y_noisy[::3] = (y_noisy[::3] + 1) % 10  # a third of the labels wrong
+    return X, y_noisy
+
+
+def test_auto_trains_each_candidate_once_and_keeps_one(Net, data):
+    X, y = _noisy(data)
+    counter = _CountFits.reset()
+    net = Net(**{**SMALL, "lam": "auto"}, callbacks=[("count", counter)]).fit(X, y)
+    assert counter.fits == 2  # one fit per candidate, no refit
+    assert net.lam_ in (0.0, 3.0)
+    assert net.cv_scores_.shape == (4, 2)
+    # The kept network is the chosen candidate at its selected epoch: the
+    # latest within one held-out example of its best.
+    column = [0.0, 3.0].index(net.lam_)
+    curve = net.cv_scores_[:, column]
+    assert 1 <= net.n_epochs_ <= 4
+    assert curve[net.n_epochs_ - 1] >= curve.max() - 0.01
+    assert np.all(curve[net.n_epochs_:] < curve.max() - 0.01 + 1e-12) or net.n_epochs_ == 4
+    assert len(net.history) == 4 and "valid_acc" in net.history[-1]
+    assert "keep_selected_epoch" not in dict(net.callbacks_)
+    # Every row has a label quality; held-out rows from out-of-sample predictions.
+    assert np.all(np.isfinite(net.label_quality_))
+    assert net.get_params()["lam"] == "auto" and net.get_params()["train_split"] is None
+
+
+def test_auto_kept_weights_predict_as_at_the_selected_epoch(Net, data):
+    # The kept weights are a copy from the selected epoch: refitting that
+    # candidate for exactly n_epochs_ epochs on the same split gives them.
+    X, y = _noisy(data)
+    net = Net(**{**SMALL, "lam": "auto", "max_epochs": 6}).fit(X, y)
+    assert net.n_epochs_ <= 6
+    proba = net.predict_proba(X)
+    assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    assert net.score(X, y) > 0.3
+
+
+@pytest.mark.parametrize("monitor", ["valid_loss", "valid_acc", "train_loss"])
+def test_early_stopping_works_with_lam_auto(Net, data, monitor):
+    X, y = _noisy(data)
+    lower = monitor != "valid_acc"
+    # No gain counts (threshold 10 in absolute terms): stops after 2 epochs.
+    stop = EarlyStopping(
+        monitor=monitor, patience=1, lower_is_better=lower, threshold=10, threshold_mode="abs"
+    )
+    net = Net(**{**SMALL, "lam": "auto", "max_epochs": 30}, lr=0.05,
+              callbacks=[("stop", stop)]).fit(X, y)  # fmt: skip
+    assert len(net.history) == 2  # stopped early
+    assert net.cv_scores_.shape[1] == 2 and net.n_epochs_ <= len(net.history)
+
+
+def test_early_stopping_without_validation_is_refused_before_training(Net, data):
+    X, y = data
+    counter = _CountFits.reset()
+    net = Net(**SMALL, callbacks=[("stop", EarlyStopping()), ("count", counter)])
+    with pytest.raises(ValueError, match="'stop' monitors 'valid_loss'.*no validation"):
+        net.fit(X, y)
+    assert counter.fits == 0
+    explicit_cv = Net(**{**SMALL, "lam": "auto"}, cv=2, callbacks=[("stop", EarlyStopping())])
+    with pytest.raises(ValueError, match="no validation"):
+        explicit_cv.fit(X, y)
+
+
+class _CtrlCModule(torch.nn.Module):
+    """Raises KeyboardInterrupt in its forward after ``after`` calls (a Ctrl-C)."""
+
+    calls = 0
+
+    def __init__(self, after=10):
+        super().__init__()
+        self.after = after
+        self.linear = torch.nn.Linear(64, 10)
+
+    def forward(self, X):
+        type(self).calls += 1
+        if type(self).calls == self.after:
+            raise KeyboardInterrupt
+        return self.linear(X)
+
+
+def test_ctrl_c_during_selection_raises_and_leaves_the_estimator(Net, data):
+    X, y = data
+    _CtrlCModule.calls = 0
+    net = Net(module=_CtrlCModule, **{**SMALL, "lam": "auto"})
+    del net.module__hidden_sizes
+    with pytest.raises(KeyboardInterrupt):
+        net.fit(X, y)
+    assert not hasattr(net, "lam_") and not net.initialized_
+
+
+def test_torch_threads_during_fit_and_restored_after(Net, data):
+    X, y = data
+    before = torch.get_num_threads()
+    counter = _CountFits.reset()
+    Net(**SMALL, callbacks=[("count", counter)]).fit(X, y)
+    assert counter.threads == {1}  # a small network: one thread by default
+    assert torch.get_num_threads() == before
+    counter = _CountFits.reset()
+    Net(**SMALL, torch_threads=None, callbacks=[("count", counter)]).fit(X, y)
+    assert counter.threads == {before}
+    with pytest.raises(ValueError, match="torch_threads"):
+        Net(**SMALL, torch_threads=0).fit(X, y)
+
+
+def test_verbose_auto_says_what_it_trains_and_what_it_chose(Net, data, capsys):
+    X, y = _noisy(data)
+    Net(**{**SMALL, "lam": "auto"}, verbose=1).fit(X, y)
+    out = capsys.readouterr().out
+    assert "Choosing lam among (0.0, 3.0) on 75 held-out rows: 2 fits of 4 epochs." in out
+    assert "Chose lam=" in out and "held-out accuracy" in out
+
+
+@pytest.mark.parametrize("y", [[0, 0, 1, 1], [0, 1, 1, 1, 1, 1, 1, 1]])
+def test_tiny_tables_fit(Net, y):
+    X = np.random.RandomState(0).normal(size=(len(y), 3)).astype(np.float32)
+    net = Net(max_epochs=2, random_state=0).fit(X, y)
+    assert net.lam_ == 3.0 and not hasattr(net, "cv_scores_")
+    assert_allclose(net.predict_proba(X).sum(axis=1), 1.0, rtol=1e-6)
