@@ -205,6 +205,13 @@ class ELRPlusClassifier(NetworkBase):
         self.criterion_ = ELRPlusLoss(self.n_networks, self.n_train_samples_, len(self.classes_))
         return self
 
+    def _set_training(self, training=True):
+        # The averages only ever run in eval mode (the target pass): set
+        # here, once per call of skorch's, instead of once per batch.
+        super()._set_training(training)
+        for average in self._averages():
+            average.eval()
+
     def get_all_learnable_params(self):
         # The live networks only: the averages follow them by EMA, so they
         # stay out of the optimizer, the LR schedule and gradient clipping.
@@ -253,7 +260,6 @@ class ELRPlusClassifier(NetworkBase):
         for k, net in enumerate(self._live()):
             teacher = averages[(k + 1) % len(averages)]  # the other network's EMA
             with torch.no_grad():
-                teacher.eval()
                 p_teacher = F.softmax(teacher(X, **fit_params), dim=1)
             batch_targets = update_targets_(
                 self.criterion_.targets[k], index, p_teacher, float(self.beta)
