@@ -352,9 +352,10 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
     def _candidate(self, lam, train_split, seed, callbacks=()):
         """A clone that trains candidate ``lam`` on ``train_split``'s rows."""
         user = list(self.callbacks or [])
+        # Quiet: no epoch table is built (skorch builds it even when silent).
         return clone(self).set_params(
             lam=float(lam), train_split=train_split, verbose=0, random_state=seed,
-            callbacks=[*user, *callbacks] or None,
+            callbacks=[*user, *callbacks] or None, callbacks__print_log=None,
         )  # fmt: skip
 
     def _fit_candidates(self, data, y_encoded, lams, rng, sample_weight=None, **fit_params):

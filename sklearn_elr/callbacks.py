@@ -4,6 +4,7 @@
 import copy
 
 import numpy as np
+import torch
 from skorch.callbacks import (
     Callback,
     EpochScoring,
@@ -29,6 +30,26 @@ def validation_monitors(callbacks):
         monitor = getattr(callback, "monitor", None)
         if isinstance(monitor, str) and monitor.startswith("valid"):
             yield name, monitor
+
+
+def _copy_into(dst, src):
+    """Copy the tensors of the nested state ``src`` into ``dst`` (same layout)."""
+    if isinstance(src, dict):
+        for key, value in src.items():
+            if key in dst and isinstance(value, (dict, list, torch.Tensor)):
+                dst[key] = _copy_into(dst[key], value)
+            else:
+                dst[key] = copy.deepcopy(value)
+        return dst
+    if isinstance(src, list):
+        if len(dst) != len(src):
+            return copy.deepcopy(src)
+        return [_copy_into(d, v) for d, v in zip(dst, src)]
+    if not isinstance(src, torch.Tensor):
+        return copy.deepcopy(src)
+    if isinstance(dst, torch.Tensor) and dst.shape == src.shape and dst.dtype == src.dtype:
+        return dst.copy_(src)
+    return src.detach().clone()
 
 
 class KeepSelectedEpoch(Callback):
@@ -61,9 +82,9 @@ class KeepSelectedEpoch(Callback):
         if score >= self.best_ - self.slack_for(self.n_held_out):
             self.epoch_ = len(net.history)
             names = net._modules + net._criteria + net._optimizers
-            self.state_ = {
-                name: copy.deepcopy(getattr(net, f"{name}_").state_dict()) for name in names
-            }
+            state = {name: getattr(net, f"{name}_").state_dict() for name in names}
+            # The first copy allocates; later ones copy into it.
+            self.state_ = copy.deepcopy(state) if self.state_ is None else _copy_into(self.state_, state)
 
     def restore(self, net):
         """Put the kept copy back into ``net``'s components."""
