@@ -64,9 +64,9 @@ class ELRPlusClassifier(NetworkBase):
     module : torch module class, default=MLP
         Both networks are built from it, with different initial weights.
     lam : float or "auto", default="auto"
-        ELR strength λ; ``"auto"`` chooses it among ``lams`` and the number
-        of epochs on held-out noisy labels, as in
-        :class:`~sklearn_elr.NoisyLabelClassifier`.
+        ELR strength λ; ``"auto"`` chooses it among ``lams`` on held-out
+        noisy labels, as in :class:`~sklearn_elr.NoisyLabelClassifier`
+        (each candidate trains once; the best is kept, without a refit).
     lams : sequence of float, default=(0.0, 3.0)
     cv : int, cross-validation generator, iterable or "auto", default="auto"
     beta : float, default=0.7
@@ -94,7 +94,7 @@ class ELRPlusClassifier(NetworkBase):
         appendix F): labels the targets disagree with lose weight. Off by
         default: on digits it gained 1.9 points at 80 % symmetric noise but
         lost 1.7 at 40 % pair noise (user guide, ELR+ section).
-    random_state, optimizer, lr, max_epochs, batch_size, train_split, device, verbose, **kwargs
+    random_state, torch_threads, optimizer, lr, max_epochs, batch_size, train_split, device, verbose, **kwargs
         As in :class:`~sklearn_elr.NoisyLabelClassifier`. The optimizer holds
         the parameters of both live networks (not the averages), so
         ``optimizer__*`` and skorch callbacks apply to both.

@@ -36,26 +36,36 @@ class NoisyLabelClassifier(NetworkBase):
         2019).
     lam : float or "auto", default="auto"
         ELR strength λ (used with ``loss="elr"``). ``"auto"`` chooses it
-        among ``lams``, with the number of epochs, by held-out accuracy on
-        the given (noisy) labels over the splits of ``cv``, then refits on
-        all rows for that many epochs: ELR where the network memorizes,
-        plain cross-entropy (``lam=0``) where ELR would hold it to its early
-        predictions. Networks memorize, so ties within one held-out example
-        (per split, at most 1 point) go to the larger λ. It costs ``len(lams)`` fits per split plus the refit;
-        set a float to train once.
+        among ``lams`` on held-out accuracy on the given (noisy) labels: with
+        ``cv="auto"`` each candidate trains once, on all rows but a
+        stratified hold-out (or the ``train_split``'s validation rows), from
+        the same seed, keeps its weights at its best epoch, and the best
+        candidate is the fitted network (no refit): about ``len(lams)``
+        fits. ELR where the network memorizes, plain cross-entropy
+        (``lam=0``) where ELR would hold it to its early predictions.
+        Networks memorize, so cross-entropy must lead by one standard error
+        of the held-out accuracy to be chosen. Set a float to train once.
     lams : sequence of float, default=(0.0, 3.0)
         Candidates for ``lam="auto"``.
     cv : int, cross-validation generator, iterable or "auto", default="auto"
-        Splits for ``lam="auto"``: ``"auto"`` is 5 stratified folds below
-        5,000 rows, repeated (new shuffles, at most 10 times) until they hold
-        out 1,000 predictions in all; one stratified 10 % hold-out from
-        5,000 rows.
+        Splits for ``lam="auto"``. ``"auto"``: one stratified hold-out of 25 %
+        of the rows up to 2,000, falling smoothly to 10 % from 5,000 (a
+        table too small to hold out 8 rows, or whose rarest class has one
+        row, trains the largest candidate without a choice). Anything else:
+        every candidate on every split, then a refit on all rows for the
+        chosen number of epochs (``len(lams)`` fits per split plus one).
     beta : float, default=0.7
         Momentum β of the targets, in [0, 1) (used with ``loss="elr"``).
     gce_q : float, default=0.7
         Exponent q of ``loss="gce"``.
     sce_alpha, sce_beta : float, default=0.1, 1.0
         Weights of cross-entropy and reverse cross-entropy for ``loss="sce"``.
+    torch_threads : int, "auto" or None, default="auto"
+        torch's intra-op threads during ``fit``, ``partial_fit`` and
+        prediction, restored after. ``"auto"``: one thread for networks
+        under a million parameters on the CPU (small models gain little from
+        threads and lose 10-40x when other work shares the cores), torch's
+        setting otherwise. None leaves torch's setting alone.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout and the order of the batches;
         CPU training is then reproducible. The default MLP draws from its own
@@ -93,9 +103,15 @@ class NoisyLabelClassifier(NetworkBase):
         only).
     label_quality_ : ndarray of shape (n_samples,)
         The target's probability of each given label (``loss="elr"``); low
-        means likely wrong. NaN for rows held out by ``train_split``.
+        means likely wrong. Rows the network did not train on (held out to
+        choose λ, or by ``train_split``) have no target: they are judged by
+        the network's out-of-sample probabilities.
     label_issues_ : ndarray of shape (n_samples,) of bool
-        ``argmax(targets_) != y`` (``loss="elr"``).
+        ``argmax(targets_) != y`` (``loss="elr"``), out-of-sample
+        probabilities for rows without a target.
+    n_epochs_ : int
+        With ``lam="auto"`` and ``cv="auto"``: the epoch whose weights were
+        kept (``history_`` holds every epoch the candidate trained).
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         When ``X`` is a DataFrame with string column names.
