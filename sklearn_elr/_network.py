@@ -62,11 +62,9 @@ from ._validation import (
     labels_as_numpy,
     restored_on_failure,
 )
-from .callbacks import KeepSelectedEpoch, default_callbacks, validation_monitors
+from .callbacks import MAX_SLACK, KeepSelectedEpoch, default_callbacks, validation_monitors
 from .diagnostics import label_quality_from_targets
 
-#: With an explicit ``cv``, the candidates' tie slack is at most this.
-_MAX_SLACK = 0.01
 #: Networks with fewer parameters train with one torch thread by default.
 _SMALL_NETWORK = 1_000_000
 
@@ -83,7 +81,7 @@ def _tie_slack(score, n_held_out):
     one point.
     """
     if not n_held_out:
-        return 0.01
+        return MAX_SLACK
     return max(np.sqrt(score * (1 - score) / n_held_out), 1.0 / n_held_out)
 
 
@@ -177,6 +175,8 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         """Refuse bad parameters by name, before anything is trained."""
         lams = check_lam_candidates(self.lam, self.lams, self.beta)
         check_scalar(self.max_epochs, "max_epochs", Integral, min_val=1)
+        if not (self.torch_threads is None or is_auto(self.torch_threads)):
+            check_scalar(self.torch_threads, "torch_threads", Integral, min_val=1)
         check_real(self.lr, "lr", min_val=0.0, include_boundaries="neither")
         if not (isinstance(self.batch_size, Integral) and (self.batch_size >= 1 or self.batch_size == -1)):
             raise ValueError(f"batch_size must be an int >= 1 or -1, got {self.batch_size!r}.")
@@ -290,7 +290,7 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         -------
         self : object
         """
-        with self._restored_on_failure(), torch_threads(self._n_threads()):
+        with self._restored_on_failure():
             lams = self._check_params()
             data, y_encoded = self._prepare_fit(X, y, reset=True, sample_weight=sample_weight)
             rng = check_random_state(self.random_state)
@@ -308,20 +308,13 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
                     fit_params = {**fit_params, "epochs": epochs}
                 else:
                     self.lam_ = float(lams[0])
-                self.torch_seed_ = rng.randint(MAX_SEED)
-                self.data_generator_ = torch.Generator().manual_seed(self.torch_seed_)
-                self._start_training()
-                with self._torch_randomness(self.torch_seed_):
-                    super().fit(data, y_encoded, **fit_params)
+                self._fit_one(data, y_encoded, rng, **fit_params)
             self._record_label_quality(data, y_encoded)
         return self
 
     def _n_threads(self):
-        """torch's intra-op threads during this estimator's work, or None."""
-        if self.torch_threads is None:
-            return None
+        """torch's intra-op threads while the networks run, or None."""
         if not is_auto(self.torch_threads):
-            check_scalar(self.torch_threads, "torch_threads", Integral, min_val=1)
             return self.torch_threads
         device = self.device
         if device is not None and torch.device(device).type != "cpu":
@@ -329,11 +322,8 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         # Small networks gain nothing from intra-op threads on a free machine
         # (digits: 1.3 ms per batch with 2 threads, 1.6 ms with 1) and lose
         # 10-40x when other work shares the cores; large ones keep torch's.
-        module = getattr(self, "module_", None)
-        n_params = (
-            sum(p.numel() for p in module.parameters())
-            if isinstance(module, torch.nn.Module)
-            else getattr(self, "n_inputs_", 0) * 256 + 256 * 256
+        n_params = sum(
+            p.numel() for name in self._modules for p in getattr(self, f"{name}_").parameters()
         )
         return 1 if n_params < _SMALL_NETWORK else None
 
@@ -430,6 +420,7 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
                   f"{scores}).", flush=True)  # fmt: skip
 
     def _fit_one(self, data, y_encoded, rng, **fit_params):
+        """One skorch fit on all rows (or the ``train_split``'s), seeded from ``rng``."""
         self.torch_seed_ = rng.randint(MAX_SEED)
         self.data_generator_ = torch.Generator().manual_seed(self.torch_seed_)
         self._start_training()
@@ -472,19 +463,21 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         mean_scores = mean_curves(curves, self.max_epochs)
         # Networks memorize, so ELR is the prior: plain cross-entropy must win
         # by one held-out example per split (at most 1 point) to be chosen.
-        slack = min(len(curves) / n_held_out, _MAX_SLACK)
+        slack = min(len(curves) / n_held_out, MAX_SLACK)
         k, n_epochs = choose(mean_scores, slack=slack, prefer="larger")
         if self.verbose:
             print(f"Chose lam={float(lams[k]):g}, {n_epochs} epochs.", flush=True)
         return float(lams[k]), n_epochs, mean_scores
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        # skorch swallows a KeyboardInterrupt and returns the partly trained
+        # Training runs with the torch threads of ``torch_threads``, decided
+        # from the networks just built. skorch swallows a KeyboardInterrupt and returns the partly trained
         # net. Ours too, but it notes a Ctrl-C (as opposed to a callback such
         # as EarlyStopping stopping training), so that lam="auto" raises it
         # instead of choosing among half-trained candidates.
         try:
-            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+            with torch_threads(self._n_threads()):
+                return super().fit_loop(X, y, epochs=epochs, **fit_params)
         except KeyboardInterrupt as exc:
             self._interrupted = not _raised_by_callback(exc)
             raise
@@ -534,7 +527,7 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
             return super().partial_fit(X, y, classes, **fit_params)
         if not self.initialized_:
             return self.fit(X, y, sample_weight=sample_weight, **fit_params)
-        with self._restored_on_failure(deep=True), torch_threads(self._n_threads()):
+        with self._restored_on_failure(deep=True):
             self._check_params()
             data, y_encoded = self._prepare_fit(X, y, reset=False, sample_weight=sample_weight)
             if len(y_encoded) != self.n_train_samples_:

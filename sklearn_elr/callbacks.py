@@ -58,8 +58,8 @@ class KeepSelectedEpoch(Callback):
     After each epoch (once ``valid_acc`` is recorded), the components are
     copied whenever the held-out accuracy is within ``slack`` of the best so
     far: the copy that remains is the latest epoch within one held-out
-    example of the best, the rule of the linear model. Internal; added to
-    each candidate of the networks' λ selection.
+    example of this candidate's best. Internal; added to each candidate of
+    the networks' λ selection.
     """
 
     def __init__(self, n_held_out=None):

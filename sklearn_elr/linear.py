@@ -80,7 +80,7 @@ class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
         (0.9) in centred and scaled coordinates, so the units of ``X`` do not
         matter: each column is divided by its standard deviation, unless
         these are all within a factor of 10 of each other (already
-        standardised data, pixels, the paper's two-cluster problem), where
+        standardised data, the paper's two-cluster problem), where
         one common scale keeps the features' relative variances and with them
         the early-learning phase. ``"gd"``: plain gradient descent on the raw features, the
         setting of the paper's theory. ``"adam"``: Adam on mini-batches in
