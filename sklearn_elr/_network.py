@@ -37,6 +37,7 @@ from ._doc_links import DocLinkMixin
 from ._elr_torch import MLP, input_moments, weighted_mean
 from ._selection import (
     choose,
+    choose_paired,
     holdout_split,
     is_auto,
     mean_curves,
@@ -67,22 +68,6 @@ from .diagnostics import label_quality_from_targets
 
 #: Networks with fewer parameters train with one torch thread by default.
 _SMALL_NETWORK = 1_000_000
-
-
-def _tie_slack(score, n_held_out):
-    """How far a smaller λ must lead to be chosen over ELR: one standard error.
-
-    Networks memorize, so ELR is the prior. On one hold-out of a few hundred
-    noisy labels, accuracies differ by several points by chance (breast
-    cancer, 40 % pair noise, 100 held-out rows: cross-entropy led by 3 points
-    and lost 27 on clean test labels), so plain training must win by one
-    standard error of the held-out accuracy, ``sqrt(a (1 - a) / n)``, and by
-    at least one example. Without a known count (a user's ``train_split``):
-    one point.
-    """
-    if not n_held_out:
-        return MAX_SLACK
-    return max(np.sqrt(score * (1 - score) / n_held_out), 1.0 / n_held_out)
 
 
 def _raised_by_callback(exc):
@@ -374,8 +359,9 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         within one held-out example of its best). The candidate with the
         best held-out accuracy is the fitted network, as it is, without a
         refit: a default fit costs ``len(lams)`` fits on 75-90 % of the rows.
-        Ties within one standard error of the held-out accuracy go to the
-        larger λ: networks memorize (see ``_tie_slack``).
+        Networks memorize, so the largest λ is kept unless a smaller one wins
+        the paired comparison on the held-out rows by one standard deviation
+        (:func:`~sklearn_elr._selection.choose_paired`).
         """
         if self.train_split is None:
             split = holdout_split(y_encoded, rng)
@@ -407,9 +393,15 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
             curves.append(np.asarray(net.history[:, "valid_acc"], dtype=float))
         self.cv_scores_ = stack_curves(curves)
         best = [curve.max() for curve in curves]
-        k = max(i for i, b in enumerate(best) if b >= max(best) - _tie_slack(max(best), n_held_out))
+        for net, keeper in nets:
+            keeper.restore(net)
+        if n_held_out:
+            held_out = split[1]
+            correct = [net.predict(data["X"][held_out]) == labels[held_out] for net, _ in nets]
+            k = choose_paired(correct)
+        else:  # a user's train_split: compare the best accuracies, ties to the larger λ
+            k = max(i for i, b in enumerate(best) if b >= max(best) - MAX_SLACK)
         net, keeper = nets[k]
-        keeper.restore(net)
         self._adopt(net)
         self.callbacks_ = [(n, cb) for n, cb in self.callbacks_ if cb is not keeper]
         self.lam_ = float(lams[k])

@@ -79,6 +79,30 @@ def stack_curves(curves):
     )
 
 
+def choose_paired(correct):
+    """The candidate to keep, from their held-out hits on the same rows.
+
+    ``correct`` has shape (n_candidates, n_held_out), candidates sorted by
+    λ. The largest λ is kept unless a smaller candidate beats it in the
+    paired comparison (McNemar's): ``wins - losses`` on the rows where the
+    two disagree must reach one standard deviation of that difference,
+    ``sqrt(wins + losses)``, and at least one row. Only disagreements carry
+    evidence, so this asks less of a few hundred noisy labels than comparing
+    two accuracies, each with its own sampling error. Among smaller
+    candidates that win, the largest margin.
+    """
+    correct = np.asarray(correct, dtype=bool)
+    last = len(correct) - 1
+    choice, best_margin = last, 0
+    for k in range(last):
+        wins = int(np.sum(correct[k] & ~correct[last]))
+        losses = int(np.sum(~correct[k] & correct[last]))
+        margin = wins - losses
+        if margin >= max(1.0, np.sqrt(wins + losses)) and margin > best_margin:
+            choice, best_margin = k, margin
+    return choice
+
+
 def mean_curves(curves, max_epochs):
     """Mean over splits of per-epoch scores, shape (n_epochs, n_candidates).
 

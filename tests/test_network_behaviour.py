@@ -505,3 +505,24 @@ def test_tiny_tables_fit(Net, y):
     net = Net(max_epochs=2, random_state=0).fit(X, y)
     assert net.lam_ == 3.0 and not hasattr(net, "cv_scores_")
     assert_allclose(net.predict_proba(X).sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_choose_paired_keeps_the_largest_lam_unless_a_smaller_one_wins_clearly():
+    from sklearn_elr._selection import choose_paired
+
+    rng = np.random.RandomState(0)
+    both = rng.rand(200) < 0.7
+    # No disagreement: no evidence, the largest λ.
+    assert choose_paired([both, both]) == 1
+    # Wins minus losses against the largest λ must reach sqrt(wins + losses).
+    for wins, losses, expected in [(3, 0, 0), (1, 0, 0), (2, 1, 1), (6, 2, 0), (5, 2, 0), (4, 3, 1), (0, 4, 1)]:
+        smaller, larger = both.copy(), both.copy()
+        rows = np.flatnonzero(both)[: wins + losses]
+        smaller[rows[wins:]] = False  # the smaller λ misses these: losses
+        larger[rows[:wins]] = False  # the larger λ misses these: wins
+        assert choose_paired([smaller, larger]) == expected, (wins, losses)
+    # Of several smaller winners, the largest margin.
+    a, b, c = both.copy(), both.copy(), both.copy()
+    c[np.flatnonzero(both)[:9]] = False
+    b[np.flatnonzero(both)[:3]] = False
+    assert choose_paired([a, b, c]) == 0
