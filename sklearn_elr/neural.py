@@ -43,8 +43,9 @@ class NoisyLabelClassifier(NetworkBase):
         candidate is the fitted network (no refit): about ``len(lams)``
         fits. ELR where the network memorizes, plain cross-entropy
         (``lam=0``) where ELR would hold it to its early predictions.
-        Networks memorize, so cross-entropy must lead by one standard error
-        of the held-out accuracy to be chosen. Set a float to train once.
+        Networks memorize, so the largest λ is kept unless cross-entropy wins
+        the paired comparison on the held-out rows (rows where the two
+        disagree) by one standard deviation. Set a float to train once.
     lams : sequence of float, default=(0.0, 3.0)
         Candidates for ``lam="auto"``.
     cv : int, cross-validation generator, iterable or "auto", default="auto"
