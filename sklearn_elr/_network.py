@@ -356,7 +356,8 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         hold-out, or the user's ``train_split``), from the same seed (the
         comparison is paired: same initial weights, same batches), and keeps
         its weights at its best epoch on the held-out rows (the latest epoch
-        within one held-out example of its best). The candidate with the
+        within one standard error of its best, see
+        :class:`~sklearn_elr.callbacks.KeepSelectedEpoch`). The candidate with the
         best held-out accuracy is the fitted network, as it is, without a
         refit: a default fit costs ``len(lams)`` fits on 75-90 % of the rows.
         Networks memorize, so the largest λ is kept unless a smaller one wins

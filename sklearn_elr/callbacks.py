@@ -56,18 +56,25 @@ class KeepSelectedEpoch(Callback):
     """Keep a copy of the network at its selected epoch (``lam="auto"``).
 
     After each epoch (once ``valid_acc`` is recorded), the components are
-    copied whenever the held-out accuracy is within ``slack`` of the best so
-    far: the copy that remains is the latest epoch within one held-out
-    example of this candidate's best. Internal; added to each candidate of
-    the networks' λ selection.
+    copied whenever the held-out accuracy is within ``slack_for`` of the best
+    so far: the copy that remains is the latest epoch within one standard
+    error of this candidate's best. A few hundred noisy held-out labels move
+    by several points from epoch to epoch by chance; stopping at their exact
+    best kept an ELR network at epoch 7 of 60 (breast cancer, 40 % pair
+    noise: 0.77 against 0.92 trained to the end), while memorization by
+    cross-entropy shows as a decline of many standard errors. Internal; added
+    to each candidate of the networks' λ selection.
     """
 
     def __init__(self, n_held_out=None):
         self.n_held_out = n_held_out
 
     @staticmethod
-    def slack_for(n_held_out):
-        return MAX_SLACK if not n_held_out else min(1.0 / n_held_out, MAX_SLACK)
+    def slack_for(n_held_out, score):
+        """One standard error of a held-out accuracy ``score`` (at least one row)."""
+        if not n_held_out:
+            return MAX_SLACK
+        return max(np.sqrt(score * (1 - score) / n_held_out), 1.0 / n_held_out)
 
     def on_train_begin(self, net, **kwargs):
         self.best_ = -np.inf
@@ -79,7 +86,7 @@ class KeepSelectedEpoch(Callback):
         if score is None:
             return
         self.best_ = max(self.best_, score)
-        if score >= self.best_ - self.slack_for(self.n_held_out):
+        if score >= self.best_ - self.slack_for(self.n_held_out, self.best_):
             self.epoch_ = len(net.history)
             names = net._modules + net._criteria + net._optimizers
             state = {name: getattr(net, f"{name}_").state_dict() for name in names}
