@@ -1,8 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """skorch callbacks for the network estimators (imports torch and skorch)."""
 
-import copy
-
 import numpy as np
 import torch
 from skorch.callbacks import (
@@ -32,24 +30,21 @@ def validation_monitors(callbacks):
             yield name, monitor
 
 
-def _copy_into(dst, src):
-    """Copy the tensors of the nested state ``src`` into ``dst`` (same layout)."""
-    if isinstance(src, dict):
-        for key, value in src.items():
-            if key in dst and isinstance(value, (dict, list, torch.Tensor)):
-                dst[key] = _copy_into(dst[key], value)
-            else:
-                dst[key] = copy.deepcopy(value)
-        return dst
-    if isinstance(src, list):
-        if len(dst) != len(src):
-            return copy.deepcopy(src)
-        return [_copy_into(d, v) for d, v in zip(dst, src)]
-    if not isinstance(src, torch.Tensor):
-        return copy.deepcopy(src)
-    if isinstance(dst, torch.Tensor) and dst.shape == src.shape and dst.dtype == src.dtype:
-        return dst.copy_(src)
-    return src.detach().clone()
+def _state_tensors(net):
+    """Every tensor that makes up a fitted network's state, in a fixed order.
+
+    Parameters and buffers of the modules and criteria (the ELR targets are
+    a buffer), then the optimizers' per-parameter state (Adam's moments and
+    step counts).
+    """
+    tensors = []
+    for name in net._modules + net._criteria:
+        component = getattr(net, f"{name}_")
+        tensors += [*component.parameters(), *component.buffers()]
+    for name in net._optimizers:
+        for state in getattr(net, f"{name}_").state.values():
+            tensors += [value for value in state.values() if isinstance(value, torch.Tensor)]
+    return tensors
 
 
 class KeepSelectedEpoch(Callback):
@@ -88,17 +83,20 @@ class KeepSelectedEpoch(Callback):
         self.best_ = max(self.best_, score)
         if score >= self.best_ - self.slack_for(self.n_held_out, self.best_):
             self.epoch_ = len(net.history)
-            names = net._modules + net._criteria + net._optimizers
-            state = {name: getattr(net, f"{name}_").state_dict() for name in names}
-            # The first copy allocates; later ones copy into it.
-            self.state_ = copy.deepcopy(state) if self.state_ is None else _copy_into(self.state_, state)
+            tensors = _state_tensors(net)
+            with torch.no_grad():
+                if self.state_ is None or len(self.state_) != len(tensors):
+                    self.state_ = [tensor.detach().clone() for tensor in tensors]
+                else:  # one multi-tensor copy into the first copy's memory
+                    torch._foreach_copy_(self.state_, tensors)
 
     def restore(self, net):
-        """Put the kept copy back into ``net``'s components."""
+        """Put the kept copy back into ``net``'s components (the optimizers'
+        hyper-parameters, such as a scheduled learning rate, stay as they are)."""
         if self.state_ is None:
             return
-        for name, state in self.state_.items():
-            getattr(net, f"{name}_").load_state_dict(state)
+        with torch.no_grad():
+            torch._foreach_copy_(_state_tensors(net), self.state_)
         self.state_ = None  # the copy now lives in the network
 
 
@@ -177,8 +175,14 @@ def default_callbacks():
 
 
 def _encoded_accuracy(net, X, y):
-    """Validation accuracy on skorch's internal, already encoded labels."""
-    return float(np.mean(net.predict_proba(X).argmax(axis=1) == np.asarray(y)))
+    """Validation accuracy on skorch's internal, already encoded labels.
+
+    From the validation pass's outputs (skorch caches them for scoring):
+    the argmax of the logits is the argmax of the probabilities, without
+    the per-epoch cost of a full ``predict_proba`` call.
+    """
+    predicted = net.forward(X, training=False).argmax(dim=1).numpy()
+    return float(np.mean(predicted == np.asarray(y)))
 
 
 class _VerboseProgressBar(ProgressBar):
