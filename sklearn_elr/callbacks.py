@@ -17,7 +17,8 @@ from .diagnostics import memorization_scores
 
 __all__ = ["MemorizationMonitor"]
 
-#: Held-out accuracy within this of the best counts as a tie (at most).
+#: Held-out accuracy within this of the best counts as a tie where the number
+#: of held-out rows is unknown (a user's train_split); the cap with a ``cv``.
 MAX_SLACK = 0.01
 
 
