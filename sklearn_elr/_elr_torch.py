@@ -37,9 +37,11 @@ def update_targets_(targets, index, probs, beta):
     """
     clipped = probs.clamp(CLAMP_MIN, CLAMP_MAX)
     clipped /= clipped.sum(dim=1, keepdim=True)
-    rows = targets[index].mul_(beta)
+    rows = targets.index_select(0, index).mul_(beta)
     rows.add_(clipped.to(rows.dtype), alpha=1 - beta)
-    targets[index] = rows
+    # index_copy_, not ``targets[index] = rows``: the same writes, and never
+    # a host synchronisation on CUDA.
+    targets.index_copy_(0, index, rows)
     return rows
 
 
@@ -307,8 +309,9 @@ def ema_update(average, live, decay):
     if averages:
         torch._foreach_mul_(averages, decay)
         torch._foreach_add_(averages, params, alpha=1.0 - decay)
-    for avg, buf in zip(average.buffers(), live.buffers()):
-        avg.copy_(buf)
+    buffers = list(average.buffers())
+    if buffers:
+        torch._foreach_copy_(buffers, list(live.buffers()))
 
 
 class ELRPlusLoss(torch.nn.CrossEntropyLoss):

@@ -48,9 +48,11 @@ from ._torch_data import (
     INDEX,
     MAX_SEED,
     WEIGHT,
+    DeviceBatches,
     FixedSplit,
     RowBatches,
     global_torch_seed,
+    device_batches_fit,
     is_index_dict,
     make_loader,
     resolve_device,
@@ -63,7 +65,13 @@ from ._validation import (
     labels_as_numpy,
     restored_on_failure,
 )
-from .callbacks import MAX_SLACK, KeepSelectedEpoch, default_callbacks, validation_monitors
+from .callbacks import (
+    MAX_SLACK,
+    KeepSelectedEpoch,
+    default_callbacks,
+    reads_batch_losses,
+    validation_monitors,
+)
 from .diagnostics import label_quality_from_targets
 
 #: Networks with fewer parameters train with one torch thread by default.
@@ -104,12 +112,14 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         beta=0.7,
         random_state=None,
         torch_threads="auto",
+        data_on_device="auto",
         criterion=None,
         optimizer=torch.optim.Adam,
         lr=1e-3,
         max_epochs=60,
         batch_size=128,
         train_split=None,
+        device="auto",
         verbose=0,
         iterator_train__shuffle=True,
         **kwargs,
@@ -123,6 +133,7 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
             max_epochs=max_epochs,
             batch_size=batch_size,
             train_split=train_split,
+            device=device,
             verbose=verbose,
             iterator_train__shuffle=iterator_train__shuffle,
             **kwargs,
@@ -133,6 +144,7 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         self.beta = beta
         self.random_state = random_state
         self.torch_threads = torch_threads
+        self.data_on_device = data_on_device
 
     # -- device -------------------------------------------------------------
 
@@ -163,6 +175,10 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         if not (self.torch_threads is None or is_auto(self.torch_threads)):
             check_scalar(self.torch_threads, "torch_threads", Integral, min_val=1)
         check_real(self.lr, "lr", min_val=0.0, include_boundaries="neither")
+        if not (is_auto(self.data_on_device) or isinstance(self.data_on_device, (bool, np.bool_))):
+            raise ValueError(
+                f"data_on_device must be 'auto', True or False, got {self.data_on_device!r}."
+            )
         if not (isinstance(self.batch_size, Integral) and (self.batch_size >= 1 or self.batch_size == -1)):
             raise ValueError(f"batch_size must be an int >= 1 or -1, got {self.batch_size!r}.")
         device = self.device
@@ -607,7 +623,49 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         if generator is None:
             generator = getattr(self, "data_generator_", None) if training else None
             generator = torch.Generator() if generator is None else generator
+        if device_batches_fit(dataset, kwargs, self.device, self.data_on_device):
+            return DeviceBatches(
+                dataset, batch_size, generator, self.device,
+                shuffle=kwargs.get("shuffle", False), drop_last=kwargs.get("drop_last", False),
+            )  # fmt: skip
         return make_loader(dataset, batch_size, generator, **kwargs)
+
+    def _defers_losses(self, iterator):
+        """Whether this epoch's batch losses can wait on the device until its end."""
+        return isinstance(iterator, DeviceBatches) and not reads_batch_losses(
+            self.callbacks_, self.verbose
+        )
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """skorch's epoch, keeping the batch losses on the device until its end.
+
+        ``loss.item()`` after every batch makes the host wait for the device
+        each step. On the device path, when no callback reads the batch
+        losses during the epoch, this is skorch's loop line for line except
+        that each loss is recorded as a device scalar and all of them are
+        fetched at once after the last batch (one synchronisation per
+        epoch), before ``on_epoch_end``: the history holds the same floats.
+        The NaN guard then runs on the epoch's losses.
+        """
+        if not self._defers_losses(iterator):
+            return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        losses = []
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            losses.append(step["loss"].detach())
+            self.history.record_batch(prefix + "_loss", losses[-1])
+            self.history.record_batch(prefix + "_batch_size", len(batch[1]))
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+        if losses:
+            values = torch.stack(losses).tolist()
+            records = self.history[-1]["batches"][-len(losses) :]
+            for record, value in zip(records, values):
+                record[prefix + "_loss"] = value
+            if training:
+                for value in values:
+                    self._check_finite(value)
+        self.history.record(prefix + "_batch_count", len(losses))
 
     def infer(self, x, **fit_params):
         if is_index_dict(x):
@@ -633,11 +691,29 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         if training:
             # Plain indexing: History's tuple lookup costs more per batch.
             loss = self.history[-1]["batches"][-1]["train_loss"]
-            if not np.isfinite(loss):
-                raise FloatingPointError(
-                    f"The training loss became {loss} in epoch {len(self.history)}; "
-                    "the model is unusable. Lower lr or lam, or standardise X."
-                )
+            if not isinstance(loss, torch.Tensor):  # deferred: checked at epoch end
+                self._check_finite(loss)
+
+    def get_params_for_optimizer(self, prefix, named_parameters):
+        args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
+        # On CUDA, the default Adam steps as one fused kernel instead of ~15
+        # multi-tensor launches per batch: the same update rule. Left alone
+        # when the user chose the optimizer's implementation.
+        if (
+            self.optimizer in (torch.optim.Adam, torch.optim.AdamW)
+            and torch.device(self.device).type == "cuda"
+            and not {"fused", "foreach"} & kwargs.keys()
+        ):
+            kwargs["fused"] = True
+        return args, kwargs
+
+    def _check_finite(self, loss):
+        """The NaN guard: a non-finite training loss ends the fit."""
+        if not np.isfinite(loss):
+            raise FloatingPointError(
+                f"The training loss became {loss} in epoch {len(self.history)}; "
+                "the model is unusable. Lower lr or lam, or standardise X."
+            )
 
     @property
     def _default_callbacks(self):

@@ -36,6 +36,25 @@ class RowBatches(torch.utils.data.Dataset):
         self.X = X
         self.y = y
         self.weight = weight
+        self._on_device = {}
+
+    def on_device(self, device):
+        """``(X, y, weight)`` as tensors on ``device``, moved once per dataset.
+
+        The training and validation subsets of one fit share the copy. On the
+        CPU the tensors share the arrays' memory (no copy).
+        """
+        key = str(torch.device(device))
+        if key not in self._on_device:
+            self._on_device[key] = tuple(
+                None if a is None else torch.as_tensor(a, device=device)
+                for a in (self.X, self.y, self.weight)
+            )  # fmt: skip
+        return self._on_device[key]
+
+    def nbytes(self):
+        """Bytes of X, y and the weights (what ``on_device`` moves)."""
+        return sum(np.asarray(a).nbytes for a in (self.X, self.y, self.weight) if a is not None)
 
     def __len__(self):
         return len(self.X)
@@ -65,6 +84,92 @@ def root_dataset(dataset):
     while isinstance(dataset, torch.utils.data.Subset):
         dataset = dataset.dataset
     return dataset
+
+
+def subset_rows(dataset):
+    """Positions in the root dataset of the rows of ``dataset`` (None: all)."""
+    rows = None
+    while isinstance(dataset, torch.utils.data.Subset):
+        indices = np.asarray(dataset.indices, dtype=np.int64)
+        rows = indices if rows is None else indices[rows]
+        dataset = dataset.dataset
+    return rows
+
+
+class DeviceBatches:
+    """The batches of :func:`make_loader`, gathered on the device.
+
+    X, y and the weights go to ``device`` once (``RowBatches.on_device``);
+    each epoch draws the order on the host from ``generator`` exactly as the
+    ``DataLoader`` of :func:`make_loader` does (its base seed, then a
+    permutation, then the second permutation ``RandomSampler`` draws when it
+    runs out), copies it to the device once, and each batch is an
+    ``index_select`` there: the same batches as the generic path, so the same
+    model, without a host gather, a blocking copy or a DataLoader per batch.
+    ``tests/test_network_behaviour.py`` holds the two paths equal.
+    """
+
+    def __init__(self, dataset, batch_size, generator, device, shuffle=False, drop_last=False):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.generator = generator
+        self.device = torch.device(device)
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        rows = subset_rows(dataset)
+        self.rows = None if rows is None else torch.as_tensor(rows, device=self.device)
+        self.n_rows = len(dataset)
+
+    def __len__(self):
+        if self.drop_last:
+            return self.n_rows // self.batch_size
+        return -(-self.n_rows // self.batch_size)
+
+    def __iter__(self):
+        X, y, weight = root_dataset(self.dataset).on_device(self.device)
+        torch.empty((), dtype=torch.int64).random_(generator=self.generator)  # base seed
+        if self.shuffle:
+            order = torch.randperm(self.n_rows, generator=self.generator)
+            torch.randperm(self.n_rows, generator=self.generator)
+            order = order.to(self.device)
+        else:
+            order = torch.arange(self.n_rows, device=self.device)
+        rows = order if self.rows is None else self.rows[order]
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            index = rows[start : start + self.batch_size]
+            batch = {"X": X.index_select(0, index), INDEX: index}
+            if weight is not None:
+                batch[WEIGHT] = weight.index_select(0, index)
+            yield batch, y.index_select(0, index)
+
+
+#: ``iterator_*`` settings the device path reproduces; any other (workers,
+#: pinned memory, a sampler or collate function) keeps the DataLoader.
+_DEVICE_LOADER_KWARGS = {"shuffle", "drop_last"}
+
+
+def device_batches_fit(dataset, kwargs, device, policy):
+    """Whether :class:`DeviceBatches` serves ``dataset`` (``data_on_device``).
+
+    The rows given to fit (our :class:`RowBatches`, not data to predict) go
+    to the device with ``policy`` True or "auto" when the loader has no
+    setting the device path lacks and ("auto", CUDA) they take at most half
+    of the device's free memory. True refuses a loader setting by name.
+    """
+    root = root_dataset(dataset)
+    if policy is False or not isinstance(root, RowBatches):  # e.g. data to predict
+        return False
+    settings = {key for key, value in kwargs.items() if value not in (None, 0, False)}
+    reason = None
+    if settings - _DEVICE_LOADER_KWARGS:
+        reason = f"iterator settings {sorted(settings - _DEVICE_LOADER_KWARGS)} need a DataLoader"
+    elif policy == "auto" and torch.device(device).type == "cuda":
+        free, _ = torch.cuda.mem_get_info(torch.device(device))
+        if 2 * root.nbytes() > free:
+            reason = "the data does not fit in half of the free device memory"
+    if reason is not None and policy is True:
+        raise ValueError(f"data_on_device=True but {reason}; use data_on_device='auto'.")
+    return reason is None
 
 
 def make_loader(dataset, batch_size, generator, shuffle=False, drop_last=False, **kwargs):

@@ -31,6 +31,26 @@ def validation_monitors(callbacks):
             yield name, monitor
 
 
+def reads_batch_losses(callbacks, verbose):
+    """Whether any of skorch's ``callbacks_`` may read a batch's loss in its batch.
+
+    Scoring callbacks only cache the batch outputs, and the progress bar
+    runs only when verbose; a callback that overrides ``on_batch_end`` for
+    anything else (an ``LRScheduler`` stepping per batch, a user's own) is
+    assumed to read the record.
+    """
+    for _, callback in callbacks or ():
+        if isinstance(callback, _VerboseProgressBar):
+            if _is_verbose(verbose):
+                return True
+        elif not (
+            isinstance(callback, EpochScoring)
+            or type(callback).on_batch_end is Callback.on_batch_end
+        ):
+            return True
+    return False
+
+
 def _state_tensors(net):
     """Every tensor that makes up a fitted network's state, in a fixed order.
 
@@ -190,17 +210,17 @@ class _VerboseProgressBar(ProgressBar):
     """skorch's progress bar, shown only while ``net.verbose`` is set."""
 
     def on_epoch_begin(self, net, **kwargs):
-        if _is_verbose(net):
+        if _is_verbose(net.verbose):
             super().on_epoch_begin(net, **kwargs)
 
     def on_batch_end(self, net, **kwargs):
-        if _is_verbose(net):
+        if _is_verbose(net.verbose):
             super().on_batch_end(net, **kwargs)
 
     def on_epoch_end(self, net, **kwargs):
-        if _is_verbose(net):
+        if _is_verbose(net.verbose):
             super().on_epoch_end(net, **kwargs)
 
 
-def _is_verbose(net):
-    return isinstance(net.verbose, (int, np.integer)) and net.verbose > 0
+def _is_verbose(verbose):
+    return isinstance(verbose, (int, np.integer)) and verbose > 0

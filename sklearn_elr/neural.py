@@ -82,9 +82,17 @@ class NoisyLabelClassifier(NetworkBase):
         No internal validation split by default (searches hold data out
         already). With a split, validation uses plain cross-entropy and never
         touches the targets.
-    device : {"cpu", "cuda", "auto"} or torch.device, default="cpu"
-        ``"auto"`` picks CUDA when available; the parameter stays ``"auto"``
-        (clones and pickles pick again on their machine).
+    device : {"auto", "cpu", "cuda"} or torch.device, default="auto"
+        ``"auto"`` picks CUDA when available, else the CPU; the parameter
+        stays ``"auto"`` (clones and pickles pick again on their machine).
+    data_on_device : {"auto", True, False}, default="auto"
+        Move the training rows to ``device`` once per fit and draw each batch
+        there by index (the same batches, so the same model, as skorch's
+        ``DataLoader``), with the batch losses fetched once per epoch.
+        ``"auto"``: unless an ``iterator_*`` setting needs a ``DataLoader``
+        (workers, pinned memory, a sampler or collate function) or the rows
+        take more than half of the free GPU memory. False: skorch's
+        ``DataLoader`` with one NumPy gather per batch.
     verbose : int, default=0
         With 1 or more, a progress bar and skorch's epoch table.
     **kwargs
@@ -143,12 +151,14 @@ class NoisyLabelClassifier(NetworkBase):
         sce_beta=1.0,
         random_state=None,
         torch_threads="auto",
+        data_on_device="auto",
         criterion=None,
         optimizer=torch.optim.Adam,
         lr=1e-3,
         max_epochs=60,
         batch_size=128,
         train_split=None,
+        device="auto",
         verbose=0,
         iterator_train__shuffle=True,
         **kwargs,
@@ -162,12 +172,14 @@ class NoisyLabelClassifier(NetworkBase):
             beta=beta,
             random_state=random_state,
             torch_threads=torch_threads,
+            data_on_device=data_on_device,
             criterion=criterion,
             optimizer=optimizer,
             lr=lr,
             max_epochs=max_epochs,
             batch_size=batch_size,
             train_split=train_split,
+            device=device,
             verbose=verbose,
             iterator_train__shuffle=iterator_train__shuffle,
             **kwargs,

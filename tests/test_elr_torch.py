@@ -134,3 +134,4 @@ def test_reweighted_labels_follow_the_targets():
     log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
     expected = -(labels * log_probs).sum(axis=1) + 2.0 * K.elr_penalty(K.softmax(logits), targets)
     assert_allclose(loss.item(), expected.mean(), rtol=1e-10)
+
