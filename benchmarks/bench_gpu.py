@@ -71,7 +71,7 @@ def plain_skorch(X, y, batch, device):
     net = NeuralNetClassifier(
         _mlp, criterion=torch.nn.CrossEntropyLoss, optimizer=torch.optim.Adam, lr=1e-3,
         max_epochs=EPOCHS, batch_size=batch, train_split=None, device=device,
-        iterator_train__shuffle=True,
+        iterator_train__shuffle=True, verbose=0,
     ).fit(X, y)  # fmt: skip
     return _rows_per_s(net, len(X))
 

@@ -202,7 +202,8 @@ class NoisyLabelClassifier(NetworkBase):
     @property
     def targets_(self):
         check_is_fitted(self)
-        if not isinstance(self.criterion_, ELRLoss):
+        # skorch's compile=True wraps the criterion; the buffer is the original's.
+        if not isinstance(getattr(self.criterion_, "_orig_mod", self.criterion_), ELRLoss):
             raise AttributeError(f"targets_ exists with loss='elr' only (loss={self.loss!r}).")
         return super().targets_
 

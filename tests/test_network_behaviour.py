@@ -526,3 +526,14 @@ def test_choose_paired_keeps_the_largest_lam_unless_a_smaller_one_wins_clearly()
     c[np.flatnonzero(both)[:9]] = False
     b[np.flatnonzero(both)[:3]] = False
     assert choose_paired([a, b, c]) == 0
+
+
+def test_skorch_compile_trains_the_same_model(Net, data):
+    # skorch's compile=True wraps module and criterion in torch.compile; the
+    # targets stay reachable and the dropout masks come from the same seeds.
+    X, y = data
+    params = {**SMALL, "max_epochs": 2}
+    eager = Net(**params).fit(X, y)
+    compiled = Net(**params, compile=True, compile__backend="aot_eager").fit(X, y)
+    assert_allclose(compiled.targets_, eager.targets_, rtol=1e-4, atol=1e-6)
+    assert_allclose(compiled.predict_proba(X), eager.predict_proba(X), rtol=1e-4, atol=1e-6)
