@@ -103,7 +103,11 @@ def feature_moments(X, weight):
 def _raw_moments(X, weight):
     """``feature_moments`` before constant columns are given a scale of one."""
     if sp.issparse(X):
-        mean, var = mean_variance_axis(X, axis=0, weights=weight)
+        # scikit-learn's sparse moments want weights of X's dtype: float64
+        # moments of float32 data (a TfidfVectorizer(dtype=float32)) from a
+        # float64 copy of the stored values, not float32 arithmetic.
+        X = X.astype(np.float64, copy=False)
+        mean, var = mean_variance_axis(X, axis=0, weights=np.asarray(weight, dtype=np.float64))
     else:
         # Block by block, in float64 whatever the dtype of X and weight:
         # squares of large float32 values (1e19) overflow, and a float64
@@ -146,6 +150,8 @@ def curvature(X, weight, mean, std, fit_intercept, n_iter=12):
         u = X @ (v / std) - mean @ (v / std)
         v = (X.T @ (weight * u) - mean * (weight @ u)) / std
         norm = float(np.linalg.norm(v))
+        if norm == 0.0:  # X is all zeros (after centring): no curvature
+            break
     top = norm
     if fit_intercept:
         # Centred columns are orthogonal (in the weighted inner product) to
@@ -198,7 +204,10 @@ def default_learning_rate(X, weight, alpha, fit_intercept, solver):
     if solver == "adam":
         return 0.01
     mean, std = _coordinates(X, weight, fit_intercept, solver)
-    return 1.0 / (curvature(X, weight, mean, std, fit_intercept) + alpha)
+    bound = curvature(X, weight, mean, std, fit_intercept) + alpha
+    # Zero only when nothing can move (X all zeros, no intercept, alpha=0):
+    # any finite step is then exact.
+    return 1.0 / bound if bound > 0 else 1.0
 
 
 # A diverging run overflows on its way to the FloatingPointError it raises.

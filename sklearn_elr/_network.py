@@ -72,7 +72,7 @@ from .callbacks import (
     reads_batch_losses,
     validation_monitors,
 )
-from .diagnostics import label_quality_from_targets
+from .diagnostics import label_quality_from_targets, warn_if_collapsed
 
 #: Networks with fewer parameters train with one torch thread by default.
 _SMALL_NETWORK = 1_000_000
@@ -98,7 +98,7 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
 
     Subclasses add their parameters (calling ``super().__init__``), the
     criterion (``initialize_criterion``) or training step, and the hooks
-    ``_check_extra_params``, ``_uses_elr``, ``_final_targets`` and
+    ``_check_extra_params``, ``_keeps_elr_targets``, ``_final_targets`` and
     ``_start_training``.
     """
 
@@ -181,15 +181,7 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
             )
         if not (isinstance(self.batch_size, Integral) and (self.batch_size >= 1 or self.batch_size == -1)):
             raise ValueError(f"batch_size must be an int >= 1 or -1, got {self.batch_size!r}.")
-        device = self.device
-        if device is not None and torch.device(device).type == "cuda":
-            if not torch.cuda.is_available():
-                raise ValueError(
-                    f"device={self.get_params()['device']!r} but this torch has no CUDA "
-                    f"(torch {torch.__version__}, CUDA build: {torch.version.cuda}). "
-                    "Use device='cpu', device='auto' (CUDA when available), or a "
-                    "CUDA build of torch."
-                )
+        self._refuse_unusable_device()
         if self.criterion is not None:
             raise ValueError(
                 f"{type(self).__name__} sets its own criterion; leave criterion=None "
@@ -198,10 +190,32 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         self._check_extra_params()
         return lams
 
+    def _refuse_unusable_device(self):
+        """Refuse a device this machine cannot compute on, by name (fit and predict)."""
+        device, given = self.device, self.__dict__.get("device")
+        if device is None:
+            return
+        try:
+            kind = torch.device(device).type
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(f"device={given!r} is not a torch device: {exc}") from None
+        if kind == "meta":
+            raise ValueError(
+                "device='meta' holds shapes, not data: nothing can be trained or "
+                "predicted there. Use 'cpu', 'cuda' or 'auto'."
+            )
+        if kind == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={given!r} but this torch has no CUDA "
+                f"(torch {torch.__version__}, CUDA build: {torch.version.cuda}). "
+                "Use device='cpu', device='auto' (CUDA when available), or a "
+                "CUDA build of torch."
+            )
+
     def _check_extra_params(self):
         """Subclasses check their own parameters here."""
 
-    def _uses_elr(self):
+    def _keeps_elr_targets(self):
         return True
 
     def _validate_X(self, X, reset):
@@ -291,13 +305,25 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         -------
         self : object
         """
-        with self._restored_on_failure():
+        # A warm start trains the fitted networks in place: a failure puts
+        # their weights back too, not only the attributes.
+        warm = bool(self.warm_start) and bool(getattr(self, "initialized_", False))
+        with self._restored_on_failure(deep=warm):
             lams = self._check_params()
+            before = self._data_sizes() if warm else None
             data, y_encoded = self._prepare_fit(X, y, reset=True, sample_weight=sample_weight)
+            if warm and self._data_sizes() != before:
+                raise ValueError(
+                    "warm_start=True continues training the fitted networks, whose sizes "
+                    "come from the first fit's data: (rows, inputs, classes) were "
+                    f"{before[0]}, {before[1]}, {np.asarray(before[2]).tolist()}; now "
+                    f"{self.n_train_samples_}, {self.n_inputs_}, {self.classes_.tolist()}. "
+                    "Refit with warm_start=False for other data."
+                )
             rng = check_random_state(self.random_state)
             for name in ("cv_scores_", "n_epochs_"):
                 self.__dict__.pop(name, None)  # from an earlier auto fit
-            auto = self._uses_elr() and is_auto(self.lam) and len(lams) > 1
+            auto = self._keeps_elr_targets() and is_auto(self.lam) and len(lams) > 1
             if auto and is_auto(self.cv):
                 self._fit_candidates(data, y_encoded, lams, rng, sample_weight, **fit_params)
             else:
@@ -343,6 +369,14 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         if self.module is MLP:
             return contextlib.nullcontext()
         return global_torch_seed(seed, self.device)
+
+    def _data_sizes(self):
+        """What a fitted network's shapes depend on: rows (ELR targets), inputs, classes."""
+        return (
+            self.__dict__.get("n_train_samples_"),
+            self.__dict__.get("n_inputs_"),
+            tuple(self.label_encoder_.classes_) if hasattr(self, "label_encoder_") else None,
+        )
 
     def _check_validation_monitors(self):
         """Refuse, before training, callbacks that need validation data it lacks."""
@@ -508,6 +542,7 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         self.label_quality_, self.label_issues_ = label_quality_from_targets(
             targets, y_encoded
         )
+        warn_if_collapsed(targets, y_encoded, self.lam_, type(self).__name__)
 
     def _final_targets(self):
         return self.targets_
@@ -734,6 +769,7 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
             float64, rows sum to one.
         """
         check_is_fitted(self)
+        self._refuse_unusable_device()
         with torch_threads(self._n_threads()):
             proba = super().predict_proba(self._validate_X(X, reset=False))
         proba = proba.astype(np.float64)

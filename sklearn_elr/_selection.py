@@ -32,7 +32,18 @@ def selection_splits(cv, X, y_idx, rng, holdout_from):
     :func:`~sklearn.model_selection.check_cv`.
     """
     if not is_auto(cv):
-        return list(check_cv(cv, y_idx, classifier=True).split(X, y_idx))
+        splits = list(check_cv(cv, y_idx, classifier=True).split(X, y_idx))
+        n_classes = len(np.unique(y_idx))
+        for k, (train, _) in enumerate(splits):
+            if len(np.unique(y_idx[train])) < n_classes:
+                # Its held-out rows of the missing classes score 0 for every
+                # candidate: the choice would be made on noise.
+                raise ValueError(
+                    f"The training rows of cv split {k} lack some classes: every candidate "
+                    "would score 0 on their held-out rows. Use a stratified, shuffled "
+                    "splitter, e.g. StratifiedKFold(5, shuffle=True, random_state=0)."
+                )
+        return splits
     smallest = np.bincount(y_idx).min()
     seed = rng.randint(np.iinfo(np.int32).max)
     if len(y_idx) < holdout_from:

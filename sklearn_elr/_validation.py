@@ -10,6 +10,7 @@ import copy
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils import check_scalar
 
 
@@ -97,6 +98,23 @@ def check_positive_int(value, name, allow_none=False):
         return None
     check_scalar(value, name, Integral, min_val=1)
     return int(value)
+
+
+#: The largest |x| the linear solver takes: it squares values (variances,
+#: curvature), and float64 overflows past 1.8e308 = (1.3e154)^2.
+MAX_ABS_VALUE = 1e150
+
+
+def check_magnitude(X):
+    """Refuse values whose squares overflow float64, naming the cause."""
+    values = X.data if sp.issparse(X) else X
+    largest = float(np.max(np.abs(values), initial=0.0))
+    if largest > MAX_ABS_VALUE:
+        raise ValueError(
+            f"X has values as large as {largest:.3g}; the solver squares them "
+            f"(column variances, curvature) and float64 overflows beyond "
+            f"{MAX_ABS_VALUE:.0e}. Rescale X (e.g. StandardScaler, or other units)."
+        )
 
 
 def check_finite(value, name):

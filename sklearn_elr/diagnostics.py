@@ -46,6 +46,60 @@ def memorization_scores(y_pred, y_given, y_clean):
     }
 
 
+def final_step(estimator):
+    """The last step of a :class:`~sklearn.pipeline.Pipeline`, else the estimator."""
+    from sklearn.pipeline import Pipeline
+
+    return estimator[-1] if isinstance(estimator, Pipeline) else estimator
+
+
+def keeps_elr_targets(estimator):
+    """Whether the estimator (a pipeline's final step) keeps ELR targets when fitted.
+
+    Answered by the estimators themselves (``_keeps_elr_targets``): the
+    linear model always, a network with the ELR loss.
+    """
+    method = getattr(final_step(estimator), "_keeps_elr_targets", None)
+    return bool(method is not None and method())
+
+
+def resampling_steps(estimator):
+    """Names of a pipeline's steps that resample (imbalanced-learn samplers,
+    the label-noise simulators): they change the rows or labels the final
+    step trains on."""
+    steps = getattr(estimator, "steps", None) or []
+    return [name for name, step in steps[:-1] if hasattr(step, "fit_resample")]
+
+
+def warn_if_collapsed(targets, y_idx, lam, name):
+    """Warn when ELR's targets put every row on one class the labels do not.
+
+    On features that carry no signal the ELR term is unbounded below: a
+    fixed λ then drives every prediction to probability one on a single
+    class. That model is useless, so say so instead of returning it quietly.
+    """
+    targets = np.asarray(targets, dtype=np.float64)
+    mass = targets.sum(axis=1)
+    seen = mass > 0
+    if lam <= 0 or not seen.any():
+        return
+    top = targets[seen].argmax(axis=1)
+    confidence = targets[seen].max(axis=1) / mass[seen]
+    if np.all(top == top[0]) and confidence.mean() > 0.99:
+        share = np.mean(y_idx[seen] == top[0])
+        if share < 0.9:
+            import warnings
+
+            warnings.warn(
+                f"{name}'s ELR targets put every training row on one class (probability "
+                f"{confidence.mean():.3f}) that only {share:.0%} of the labels give: "
+                f"lam={lam:g} overpowers features that barely predict the labels. "
+                "Use lam='auto', a smaller lam, or more informative features.",
+                UserWarning,
+                stacklevel=4,
+            )
+
+
 def label_quality_from_targets(targets, y_idx):
     """Per-example label quality and issue flags from ELR targets.
 
@@ -117,6 +171,14 @@ class LinearMemorizationMonitor:
         if not records_epoch(self.every, epoch + 1):
             return None
         classes = np.unique(self.y_given)
+        for name, X in (("X", self.X), ("X_test", self.X_test)):
+            if X is not None and np.shape(X)[1:] != (coef.shape[0],):
+                raise ValueError(
+                    f"LinearMemorizationMonitor's {name} has shape {np.shape(X)}, but the "
+                    f"model it watches sees {coef.shape[0]} features: pass the data the "
+                    "LinearELRClassifier itself is fitted on (in a pipeline, the "
+                    "transformed rows, e.g. pipe[:-1].fit_transform(X))."
+                )
 
         def predict(X):
             return classes[np.asarray(X @ coef + intercept).argmax(axis=1)]

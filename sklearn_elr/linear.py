@@ -18,11 +18,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._doc_links import DocLinkMixin
 from ._elr_numpy import log_softmax, softmax
 from ._linear_solver import OPTIMIZERS, default_learning_rate, fit_linear_elr
-from .diagnostics import label_quality_from_targets
+from .diagnostics import label_quality_from_targets, warn_if_collapsed
 from ._selection import choose, is_auto, mean_curves, selection_splits
 from ._validation import (
     check_finite,
     check_lam_candidates,
+    check_magnitude,
     check_positive_int,
     check_sample_weight,
     labels_as_numpy,
@@ -291,6 +292,7 @@ class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
             dtype=[np.float64, np.float32], order="C",
         )  # fmt: skip
         check_classification_targets(y)
+        check_magnitude(X)
         encoder = LabelEncoder().fit(y)
         classes = encoder.classes_
         if len(classes) < 2:
@@ -380,6 +382,7 @@ class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
             self.cv_scores_ = cv_scores
         self.targets_ = targets
         self.label_quality_, self.label_issues_ = label_quality_from_targets(targets, y_idx)
+        warn_if_collapsed(targets, y_idx, self.lam_, type(self).__name__)
         self.n_iter_ = result["n_iter"]
         self.loss_curve_ = result["loss"][:, 0].tolist()
         self.history_ = history
@@ -455,6 +458,9 @@ class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
         if self.targets_.shape == targets.shape:
             targets[:] = self.targets_
         return coef, intercept, targets
+
+    def _keeps_elr_targets(self):
+        return True
 
     def decision_function(self, X):
         """Logits of each class (log-odds of ``classes_[1]`` when binary).

@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._doc_links import DocLinkMixin
 from ._validation import restored_on_failure
+from .diagnostics import final_step
 
 __all__ = ["WithLabelNoise"]
 
@@ -128,12 +129,13 @@ class WithLabelNoise(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, BaseEsti
 
     def _from_estimator(self, name):
         check_is_fitted(self)
-        if not hasattr(self.estimator_, name):
+        final = final_step(self.estimator_)  # a pipeline's classifier
+        if not hasattr(final, name):
             raise AttributeError(
-                f"{type(self.estimator_).__name__} has no {name}; it is kept by the "
+                f"{type(final).__name__} has no {name}; it is kept by the "
                 "ELR estimators (or use sklearn_elr.find_label_issues)."
             )
-        return getattr(self.estimator_, name)
+        return getattr(final, name)
 
     @available_if(_estimator_has("predict"))
     def predict(self, X):

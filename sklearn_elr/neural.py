@@ -196,7 +196,7 @@ class NoisyLabelClassifier(NetworkBase):
         check_real(self.sce_alpha, "sce_alpha", min_val=0.0)
         check_real(self.sce_beta, "sce_beta", min_val=0.0)
 
-    def _uses_elr(self):
+    def _keeps_elr_targets(self):
         return self.loss == "elr"
 
     @property
@@ -208,7 +208,7 @@ class NoisyLabelClassifier(NetworkBase):
         return super().targets_
 
     def _final_targets(self):
-        return self.targets_ if self.loss == "elr" else None
+        return self.targets_ if self._keeps_elr_targets() else None
 
     def initialize_criterion(self):
         kwargs = self.get_params_for("criterion")

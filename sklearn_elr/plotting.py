@@ -11,6 +11,8 @@ artists. matplotlib is imported when drawing only.
 
 import numpy as np
 
+from .diagnostics import final_step
+
 __all__ = ["LabelQualityDisplay", "MemorizationDisplay", "plot_memorization"]
 
 # Curve key -> (label, colour, line style, marker). Styles and markers differ
@@ -22,6 +24,24 @@ _CURVES = {
     "clean_acc": ("correct labels: accuracy", "tab:blue", "--", "^"),
     "test_acc": ("clean test accuracy", "black", ":", "x"),
 }
+
+
+def _mask(values, name, n_rows):
+    """A boolean mask of ``n_rows`` entries, refused by name otherwise.
+
+    Index arrays, strings and 0/1 floats are not masks: ``np.asarray(...,
+    dtype=bool)`` would turn them into wrong masks silently.
+    """
+    mask = np.asarray(values)
+    if mask.dtype != bool:
+        raise TypeError(
+            f"{name} must be a boolean mask, one entry per label, got dtype {mask.dtype}"
+            + (" (index arrays: build a mask with np.isin(np.arange(n), indices))."
+               if mask.dtype.kind in "iu" else ".")
+        )  # fmt: skip
+    if mask.shape != (n_rows,):
+        raise ValueError(f"{name} has shape {mask.shape}; expected ({n_rows},), one per label.")
+    return mask
 
 
 def _axes(ax):
@@ -57,6 +77,21 @@ class MemorizationDisplay:
         self.epochs = epochs
         self.curves = curves
         self.title = title
+
+    def _check(self):
+        if not isinstance(self.curves, dict) or not self.curves:
+            raise TypeError(f"curves must be a non-empty dict of name -> values, got {self.curves!r}.")
+        unknown = sorted(set(self.curves) - set(_CURVES))
+        if unknown:
+            raise ValueError(f"Unknown curves {unknown}; expected some of {list(_CURVES)}.")
+        epochs = np.asarray(self.epochs)
+        for key, values in self.curves.items():
+            if np.shape(values) != epochs.shape or epochs.ndim != 1:
+                raise ValueError(
+                    f"curve {key!r} has shape {np.shape(values)}; epochs has {epochs.shape} "
+                    "(both one value per record)."
+                )
+        return epochs
 
     @classmethod
     def from_history(cls, history, *, title=None, ax=None):
@@ -125,8 +160,8 @@ class MemorizationDisplay:
         -------
         display : MemorizationDisplay
         """
+        epochs = self._check()
         ax = _axes(ax)
-        epochs = np.asarray(self.epochs)
         self.lines_ = {}
         marks = max(len(epochs) // 10, 1)
         for width, key in zip((2.6, 2.0, 1.5, 1.2), [k for k in _CURVES if k in self.curves]):
@@ -177,6 +212,12 @@ class LabelQualityDisplay:
         -------
         display : LabelQualityDisplay
         """
+        columns = getattr(issues, "columns", None)
+        if columns is None or not {"label_quality", "is_label_issue"} <= set(columns):
+            raise TypeError(
+                "issues must be the DataFrame of find_label_issues (columns "
+                f"'label_quality' and 'is_label_issue'), got {type(issues).__name__}."
+            )
         display = cls(
             issues["label_quality"].to_numpy(), issues["is_label_issue"].to_numpy(),
             noise_mask=noise_mask,
@@ -191,12 +232,13 @@ class LabelQualityDisplay:
         -------
         display : LabelQualityDisplay
         """
-        if not hasattr(estimator, "label_quality_"):
+        final = final_step(estimator)  # a pipeline's classifier
+        if not hasattr(final, "label_quality_"):
             raise ValueError(
-                f"{type(estimator).__name__} has no label_quality_; fit an ELR "
+                f"{type(final).__name__} has no label_quality_; fit an ELR "
                 "estimator, or use find_label_issues and from_issues."
             )
-        display = cls(estimator.label_quality_, estimator.label_issues_, noise_mask=noise_mask)
+        display = cls(final.label_quality_, final.label_issues_, noise_mask=noise_mask)
         return display.plot(ax=ax)
 
     def plot(self, ax=None):
@@ -211,11 +253,12 @@ class LabelQualityDisplay:
         display : LabelQualityDisplay
         """
         quality = np.asarray(self.label_quality, dtype=float)
-        flagged = np.asarray(self.is_label_issue, dtype=bool)
-        if quality.shape != flagged.shape:
-            raise ValueError(
-                f"label_quality and is_label_issue have shapes {quality.shape} and {flagged.shape}."
-            )
+        if quality.ndim != 1:
+            raise ValueError(f"label_quality must be 1-D, one value per label; got shape {quality.shape}.")
+        flagged = _mask(self.is_label_issue, "is_label_issue", len(quality))
+        noise_mask = None
+        if self.noise_mask is not None:
+            noise_mask = _mask(self.noise_mask, "noise_mask", len(quality))
         kept = ~np.isnan(quality)
         order = np.argsort(quality[kept], kind="stable")
         ranked, ranked_flags = quality[kept][order], flagged[kept][order]
@@ -226,8 +269,8 @@ class LabelQualityDisplay:
             ranks[ranked_flags], ranked[ranked_flags], s=8, color="tab:red", zorder=3,
             label=f"flagged ({ranked_flags.sum()})",
         )  # fmt: skip
-        if self.noise_mask is not None:
-            wrong = np.asarray(self.noise_mask, dtype=bool)[kept][order]
+        if noise_mask is not None:
+            wrong = noise_mask[kept][order]
             ax.plot(ranks[wrong], np.full(wrong.sum(), -0.04), "|", color="black",
                     markersize=6, label=f"known wrong ({wrong.sum()})")  # fmt: skip
         ax.set_xlabel("labels, ranked by quality")

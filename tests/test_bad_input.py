@@ -151,14 +151,48 @@ CASES = [
     ("scores-lengths", lambda: memorization_scores(Y, Y, Y[:-1]), ValueError, "length"),
 ]
 
+CASES += [
+    ("monitor-pipeline-raw-X",
+     lambda: __import__("sklearn.pipeline").pipeline.make_pipeline(
+         __import__("sklearn.preprocessing").preprocessing.PolynomialFeatures(),
+         LinearELRClassifier(lam=1.0, max_iter=2, callback=LinearMemorizationMonitor(X, Y, Y)),
+     ).fit(X, Y), ValueError, "transformed rows"),
+    ("linear-X-1e300", lambda: LinearELRClassifier().fit(X * 1e300, Y), ValueError, "Rescale X"),
+    ("linear-column-1e200", lambda: LinearELRClassifier().fit(X * [1e200, 1, 1, 1], Y),
+     ValueError, "as large as"),
+]
+
 if importlib.util.find_spec("matplotlib"):
-    from sklearn_elr.plotting import plot_memorization
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sklearn_elr.plotting import LabelQualityDisplay, MemorizationDisplay, plot_memorization
+
+    ISSUES = pd.DataFrame({"is_label_issue": Y == 1, "label_quality": np.linspace(0, 1, len(Y))})
+
+    def quality(issues=ISSUES, **kwargs):
+        return lambda: LabelQualityDisplay.from_issues(issues, **kwargs)
 
     CASES += [
         ("plot-no-records", lambda: plot_memorization([{"epoch": 1, "loss": 0.1}]), ValueError,
          "MemorizationMonitor"),
         ("plot-no-epoch", lambda: plot_memorization([{"memorized": 0.1, "wrong_to_true": 0.2}]),
          ValueError, "epoch"),
+        ("display-issues-none", quality(None), TypeError, "DataFrame of find_label_issues"),
+        ("display-issues-dict", quality({}), TypeError, "DataFrame of find_label_issues"),
+        ("display-issues-array", quality(np.zeros((3, 4))), TypeError, "find_label_issues"),
+        ("display-mask-short", quality(noise_mask=Y[:-1] == 1), ValueError, "noise_mask has shape"),
+        ("display-mask-indices", quality(noise_mask=np.array([0, 5, 9])), TypeError,
+         "np.isin"),
+        ("display-flags-strings",
+         lambda: LabelQualityDisplay(np.ones(3), np.array(["False", "True", "False"])).plot(),
+         TypeError, "boolean mask"),
+        ("display-quality-2d", lambda: LabelQualityDisplay(np.ones((3, 2)), np.ones(3, bool)).plot(),
+         ValueError, "1-D"),
+        ("display-curve-unknown", lambda: MemorizationDisplay([1, 2], {"acc": [0.1, 0.2]}).plot(),
+         ValueError, "Unknown curves"),
+        ("display-curve-length", lambda: MemorizationDisplay([1, 2], {"memorized": [0.1]}).plot(),
+         ValueError, "one value per record"),
     ]
 
 if HAS_TORCH:
@@ -180,6 +214,16 @@ if HAS_TORCH:
         ("net-criterion", net(criterion=object), ValueError, "criterion"),
         ("net-batch-0", net(batch_size=0), ValueError, "batch_size"),
         ("net-cuda-missing", net(device="cuda"), ValueError, "CUDA"),
+        ("net-meta", net(device="meta"), ValueError, "device='meta'"),
+        ("net-device-typo", net(device="gpu"), ValueError, "not a torch device"),
+        ("net-predict-meta", lambda: net()().set_params(device="meta").predict(Xf), ValueError,
+         "device='meta'"),
+        ("linear-cv-missing-class",
+         lambda: LinearELRClassifier(cv=__import__("sklearn.model_selection").model_selection.KFold(3)
+                                     ).fit(X, Y), ValueError, "lack some classes"),
+        ("net-cv-missing-class",
+         net(lam="auto", cv=__import__("sklearn.model_selection").model_selection.KFold(3)),
+         ValueError, "lack some classes"),
         ("net-y-short", lambda: NoisyLabelClassifier(lam=1.0).fit(Xf, Y[:-1]), ValueError,
          "inconsistent"),
         ("net-sw-negative", lambda: NoisyLabelClassifier(lam=1.0).fit(Xf, Y, sample_weight=-Y),

@@ -382,3 +382,43 @@ def test_large_adam_batches_and_several_candidates(blobs):
     clf = LinearELRClassifier(solver="adam", batch_size=4500, cv=2, random_state=0)
     clf.fit(X_big, y_big)
     assert clf.score(X_big, y_big) > 0.9
+
+
+def test_float32_sparse_input_fits_as_float64_sparse_does():
+    import scipy.sparse as sp
+
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    for solver in ("nesterov", "adam"):
+        model = LinearELRClassifier(solver=solver, random_state=0)
+        m32 = clone(model).fit(sp.csr_matrix(X.astype(np.float32)), y)
+        m64 = clone(model).fit(sp.csr_matrix(X), y)
+        assert m32.coef_.dtype == np.float32
+        assert np.mean(m32.predict(X) == m64.predict(X)) > 0.97
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_all_zero_features_give_the_class_prior(sparse):
+    # LogisticRegression's answer: nothing to learn from X but the prior.
+    import scipy.sparse as sp
+
+    y = np.repeat([0, 1, 2], [60, 30, 10])
+    X = np.zeros((100, 4))
+    X = sp.csr_matrix(X) if sparse else X
+    prior = np.tile([0.6, 0.3, 0.1], (100, 1))
+    plain = LinearELRClassifier(lam=0.0, random_state=0).fit(X, y)
+    assert_allclose(plain.predict_proba(X), prior, atol=1e-3)
+    # lam="auto": every epoch scores the same on held-out rows, and the
+    # earliest is kept, short of convergence
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        default = LinearELRClassifier(random_state=0).fit(X, y)
+    assert_allclose(default.predict_proba(X), prior, atol=0.03)
+
+
+def test_a_fixed_lam_collapsing_onto_one_class_warns():
+    y = np.repeat([0, 1, 2], [60, 30, 10])
+    with pytest.warns(UserWarning, match="every training row on one class"):
+        model = LinearELRClassifier(lam=3.0, random_state=0).fit(np.zeros((100, 4)), y)
+    assert model.predict_proba(np.zeros((1, 4))).max() > 0.99

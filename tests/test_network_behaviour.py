@@ -537,3 +537,22 @@ def test_skorch_compile_trains_the_same_model(Net, data):
     compiled = Net(**params, compile=True, compile__backend="aot_eager").fit(X, y)
     assert_allclose(compiled.targets_, eager.targets_, rtol=1e-4, atol=1e-6)
     assert_allclose(compiled.predict_proba(X), eager.predict_proba(X), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("change", ["rows", "features", "classes"])
+def test_a_warm_start_on_other_data_is_refused_and_changes_nothing(Net, data, change):
+    X, y = data
+    net = Net(**SMALL, warm_start=True).fit(X, y)
+    weights, targets = _state(net), net.targets_.copy()
+    other = {
+        "rows": (X[:200], y[:200]),
+        "features": (X[:, :40], y),
+        "classes": (X, np.where(y == 9, 8, y)),
+    }[change]
+    with pytest.raises(ValueError, match="warm_start=True continues training"):
+        net.fit(*other)
+    for before, after in zip(weights, _state(net)):
+        assert_array_equal(before, after)
+    assert_array_equal(net.targets_, targets)
+    net.fit(X, y)  # the same data continues training
+    assert any((a != b).any() for a, b in zip(weights, _state(net)))
