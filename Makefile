@@ -6,7 +6,7 @@ TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-notorch docs bench clean
+.PHONY: demo test test-notorch lint docs bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ $(NOTORCH)/.installed: pyproject.toml
 test-notorch: $(NOTORCH)/.installed
 	$(NOTORCH)/bin/python -c "import importlib.util as u; assert u.find_spec('torch') is None"
 	$(NOTORCH)/bin/python -m pytest -q -W error::pytest.PytestCollectionWarning
+
+# ruff, pinned in the "lint" extra: lint rules and formatting (pyproject.toml).
+lint: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[lint]"
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # The documentation site, warnings as errors; the gallery examples run.
 docs: $(STAMP)

@@ -76,7 +76,9 @@ MODELS = {
     "LogisticRegression()": lambda p, k, s: LogisticRegression(max_iter=1000),
     "LinearELRClassifier()": lambda p, k, s: LinearELRClassifier(random_state=s),
     "plain skorch (CE)": plain_skorch,
-    'NoisyLabelClassifier(loss="ce")': lambda p, k, s: NoisyLabelClassifier(loss="ce", random_state=s),
+    'NoisyLabelClassifier(loss="ce")': lambda p, k, s: NoisyLabelClassifier(
+        loss="ce", random_state=s
+    ),
     "NoisyLabelClassifier()": lambda p, k, s: NoisyLabelClassifier(random_state=s),
     "ELRPlusClassifier()": lambda p, k, s: ELRPlusClassifier(random_state=s),
 }

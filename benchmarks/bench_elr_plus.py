@@ -76,9 +76,14 @@ def bench_ablation(seeds, device):
         for rate in (0.4, 0.8):
             for ema_decay in (0.997, 0.0):
                 acc = _accuracy(
-                    lambda s: ELRPlusClassifier(
-                        n_networks=n_networks, mixup=mixup, ema_decay=ema_decay,
-                        random_state=s, device=device,
+                    lambda s, n_networks=n_networks, mixup=mixup, ema_decay=ema_decay: (
+                        ELRPlusClassifier(
+                            n_networks=n_networks,
+                            mixup=mixup,
+                            ema_decay=ema_decay,
+                            random_state=s,
+                            device=device,
+                        )
                     ),  # fmt: skip
                     [split for split in splits if split[0] == rate],
                 )
@@ -149,7 +154,9 @@ def main():
     args = parser.parse_args()
     seeds = range(2) if args.quick else range(5)
     if args.part == "reweight":
-        report = "# ELRPlusClassifier: reweight_labels\n\n" + bench_reweight(seeds, args.device) + "\n"
+        report = (
+            "# ELRPlusClassifier: reweight_labels\n\n" + bench_reweight(seeds, args.device) + "\n"
+        )
         print(report)
         if not args.quick:
             out = Path(__file__).parent / "results" / f"elr_plus_reweight_{args.device}.md"

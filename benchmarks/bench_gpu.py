@@ -61,9 +61,9 @@ def _rows_per_s(net, n):
 
 
 def library(cls, X, y, batch, device, **params):
-    net = cls(
-        max_epochs=EPOCHS, batch_size=batch, device=device, random_state=0, **params
-    ).fit(X, y)
+    net = cls(max_epochs=EPOCHS, batch_size=batch, device=device, random_state=0, **params).fit(
+        X, y
+    )
     return _rows_per_s(net, len(X))
 
 
@@ -87,7 +87,9 @@ def _elr_loss(logits, y, targets, idx, lam=3.0, beta=0.7):
     probs = log_probs.exp()
     with torch.no_grad():
         clipped = probs.clamp(1e-4, 1 - 1e-4)
-        rows = beta * targets.index_select(0, idx) + (1 - beta) * clipped / clipped.sum(1, keepdim=True)
+        rows = beta * targets.index_select(0, idx) + (1 - beta) * clipped / clipped.sum(
+            1, keepdim=True
+        )
         targets.index_copy_(0, idx, rows)
     penalty = torch.log1p(-(probs.clamp(1e-4, 1 - 1e-4) * rows).sum(1))
     return F.nll_loss(log_probs, y) + lam * penalty.mean()
@@ -194,7 +196,11 @@ def main():
     threads = torch.get_num_threads()
     if not cuda:
         torch.set_num_threads(1)  # what the estimators use for small networks
-    name = torch.cuda.get_device_name(device) if cuda else f"CPU ({platform.processor() or 'x86'}), 1 thread"
+    name = (
+        torch.cuda.get_device_name(device)
+        if cuda
+        else f"CPU ({platform.processor() or 'x86'}), 1 thread"
+    )
     lines = [
         f"# Network training speed, {name}\n",
         f"torch {torch.__version__}; rows per second over an epoch (median of epochs 2-{EPOCHS}), "
@@ -203,13 +209,18 @@ def main():
         "| plain loop CE | plain loop ELR | CUDA graph CE | CUDA graph ELR | ELR/CE | ELR+/ELR |",
         "|---" * 13 + "|",
     ]
-    sizes = {128: 65_536, 1024: 262_144, 8192: 262_144} if cuda else {128: 8_192, 1024: 16_384, 8192: 16_384}
+    sizes = (
+        {128: 65_536, 1024: 262_144, 8192: 262_144}
+        if cuda
+        else {128: 8_192, 1024: 16_384, 8192: 16_384}
+    )
     for batch, n in sizes.items():
         X, y = _data(n)
         r = {
             "elr": library(NoisyLabelClassifier, X, y, batch, device, lam=3.0),
-            "elr_loader": library(NoisyLabelClassifier, X, y, batch, device, lam=3.0,
-                                  data_on_device=False),  # fmt: skip
+            "elr_loader": library(
+                NoisyLabelClassifier, X, y, batch, device, lam=3.0, data_on_device=False
+            ),  # fmt: skip
             "ce": library(NoisyLabelClassifier, X, y, batch, device, loss="ce"),
             "elr_plus": library(ELRPlusClassifier, X, y, batch, device, lam=3.0),
             "skorch": plain_skorch(X, y, batch, device),
@@ -225,10 +236,15 @@ def main():
         lines.append(f"| {batch} | {n:,} | {cells} | {r['ce'] / r['elr']:.2f} | "
                      f"{r['elr'] / r['elr_plus']:.2f} |")  # fmt: skip
         print(lines[-1], flush=True)
-    lines.append("\nELR/CE and ELR+/ELR are time ratios (per epoch) of this library's estimators.\n")
+    lines.append(
+        "\nELR/CE and ELR+/ELR are time ratios (per epoch) of this library's estimators.\n"
+    )
 
     if cuda:
-        lines += ["| batch | batches per epoch | host synchronisations in the epoch |", "|---|---|---|"]
+        lines += [
+            "| batch | batches per epoch | host synchronisations in the epoch |",
+            "|---|---|---|",
+        ]
         X, y = _data(65_536)
         for batch in (1024, 256):
             syncs, batches = syncs_per_epoch(X, y, batch, device)

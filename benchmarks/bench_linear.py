@@ -117,13 +117,11 @@ def bench_epoch(X, y, repeats=5, epochs=6):
             solver="adam", learning_rate=0.01, batch_size=batch_size,
             max_iter=epochs, tol=None, n_iter_no_change=10,
             rng=np.random.RandomState(0),
-            callback=lambda *args: stamps.append(time.perf_counter()),
+            callback=lambda *args, stamps=stamps: stamps.append(time.perf_counter()),
         )  # fmt: skip
         times[name] = np.diff(stamps).tolist()
     best = {name: min(t) for name, t in times.items()}
-    rows = [
-        f"| {name} | {t * 1e3:.1f} | {t / best['floor']:.2f} |" for name, t in best.items()
-    ]
+    rows = [f"| {name} | {t * 1e3:.1f} | {t / best['floor']:.2f} |" for name, t in best.items()]
     return "\n".join(
         [
             f"One epoch vs the two-product floor (best of {repeats}).\n",

@@ -57,9 +57,7 @@ def _median_epoch(net):
 
 
 def bench_epoch_time(n_samples, epochs, device):
-    X, y = make_classification(
-        n_samples, 100, n_informative=40, n_classes=10, random_state=0
-    )
+    X, y = make_classification(n_samples, 100, n_informative=40, n_classes=10, random_state=0)
     X = StandardScaler().fit_transform(X).astype(np.float32)
     common = dict(
         max_epochs=epochs, batch_size=128, lr=1e-3, optimizer=torch.optim.Adam,

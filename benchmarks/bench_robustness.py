@@ -28,7 +28,6 @@ import numpy as np
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-
 from suite import NOISES, RATES, REGIMES, add_noise
 
 from sklearn_elr import LinearELRClassifier, make_symmetric_noise
@@ -174,7 +173,8 @@ def network_table(seeds, regimes):
             rows.append(
                 f"| {regime} | {kind} | {rate:.0%} | {mean['CE clean']:.3f} | {mean['CE']:.3f} | "
                 f"**{mean['ELR']:.3f}** | {delta:+.3f} | {mean['ELR+']:.3f} | {plus_delta:+.3f} | "
-                + " / ".join(f"{np.mean(times[key]):.0f}" for key in times) + " |"
+                + " / ".join(f"{np.mean(times[key]):.0f}" for key in times)
+                + " |"
             )
             print(rows[-1], flush=True)
     deltas, plus_deltas = np.array(deltas), np.array(plus_deltas)
@@ -198,9 +198,7 @@ def main():
     parser.add_argument(
         "--network-seeds", type=int, default=1, help="seeds of the network table (mean)"
     )
-    parser.add_argument(
-        "--part", choices=["all", "linear", "speed", "networks"], default="all"
-    )
+    parser.add_argument("--part", choices=["all", "linear", "speed", "networks"], default="all")
     args = parser.parse_args()
     seeds = list(range(2 if args.quick else args.seeds))
     results = Path(__file__).parent / "results"

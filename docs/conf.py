@@ -2,9 +2,12 @@
 """Sphinx configuration: ``make docs`` builds the site with warnings as errors."""
 
 import os
+import sys
 import warnings
 
 import sklearn_elr
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # _gallery_order
 
 # numpydoc parses skorch's private docstrings while documenting subclasses;
 # their non-standard sections are skorch's business, not this site's.
@@ -62,7 +65,7 @@ sphinx_gallery_conf = {
     "run_stale_examples": True,
     "remove_config_comments": True,
     "matplotlib_animations": False,
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "_gallery_order.sort_key",
     "show_memory": False,
     "reference_url": {"sklearn_elr": None},
 }

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from ._elr_numpy import CLAMP_MAX, CLAMP_MIN
-from ._linear_solver import feature_moments
+from ._moments import feature_moments
 from ._validation import check_real
 
 
@@ -137,7 +137,7 @@ class SCELoss(torch.nn.CrossEntropyLoss):
 def input_moments(X):
     """Per-input mean and scale of ``X`` (flattened), as float32 arrays.
 
-    The linear model's :func:`~sklearn_elr._linear_solver.feature_moments`
+    The linear model's :func:`~sklearn_elr._moments.feature_moments`
     with equal weights: float64 blocks, no copy, constant inputs scaled by one.
     """
     flat = X.reshape(len(X), -1)
@@ -244,7 +244,9 @@ class MLP(torch.nn.Module):
         generator = None if seed is None else torch.Generator().manual_seed(seed)
 
         def dropout_seed():  # each dropout layer its own stream
-            return None if generator is None else int(torch.randint(2**62, (1,), generator=generator))
+            return (
+                None if generator is None else int(torch.randint(2**62, (1,), generator=generator))
+            )
 
         layers, width = [], n_features
         for size in hidden_sizes:
@@ -258,7 +260,9 @@ class MLP(torch.nn.Module):
 
     def forward(self, X):
         flat = X.reshape(len(X), -1)
-        return self.layers((flat - self.input_mean.to(flat.dtype)) / self.input_scale.to(flat.dtype))
+        return self.layers(
+            (flat - self.input_mean.to(flat.dtype)) / self.input_scale.to(flat.dtype)
+        )
 
 
 # -- ELR+ ---------------------------------------------------------------------

@@ -16,10 +16,9 @@ between the two matrix products, and no copy of ``X`` is ever made.
 from functools import partial
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.utils.sparsefuncs import mean_variance_axis
 
 from ._elr_numpy import elr_step, softmax
+from ._moments import constant_columns, raw_moments
 
 # Rows per block in a full-batch epoch: 4096 x 10 classes of float64 logits
 # is 320 KiB, small enough to stay in cache between the two products, large
@@ -90,48 +89,6 @@ OPTIMIZERS = {
 STANDARDISED = ("nesterov", "adam")
 
 
-def feature_moments(X, weight):
-    """Weighted column means and standard deviations of ``X``, without a copy.
-
-    ``weight`` sums to one. Weighting keeps "a weight of 2 is a repeated row"
-    exact. Constant columns get a standard deviation of one.
-    """
-    mean, std = _raw_moments(X, weight)
-    return mean, np.where(_constant_columns(mean, std), 1.0, std)
-
-
-def _raw_moments(X, weight):
-    """``feature_moments`` before constant columns are given a scale of one."""
-    if sp.issparse(X):
-        # scikit-learn's sparse moments want weights of X's dtype: float64
-        # moments of float32 data (a TfidfVectorizer(dtype=float32)) from a
-        # float64 copy of the stored values, not float32 arithmetic.
-        X = X.astype(np.float64, copy=False)
-        mean, var = mean_variance_axis(X, axis=0, weights=np.asarray(weight, dtype=np.float64))
-    else:
-        # Block by block, in float64 whatever the dtype of X and weight:
-        # squares of large float32 values (1e19) overflow, and a float64
-        # matrix product with all of a float32 X would copy it.
-        weight = np.asarray(weight, dtype=np.float64)
-        blocks = [slice(start, start + _BLOCK_ROWS) for start in range(0, X.shape[0], _BLOCK_ROWS)]
-        mean = sum(weight[rows] @ X[rows].astype(np.float64, copy=False) for rows in blocks)
-        var = np.zeros(X.shape[1], dtype=np.float64)
-        for rows in blocks:
-            block = X[rows].astype(np.float64, copy=False) - mean
-            var += weight[rows] @ (block * block)
-    return mean, np.sqrt(np.maximum(var, 0.0))
-
-
-def _constant_columns(mean, std):
-    """Columns whose spread is at the rounding level of their mean.
-
-    They get a scale of one. The rule is relative, so a feature measured in
-    1e-30 units is a feature like any other: the fit does not depend on the
-    scale of X.
-    """
-    return (std <= 1e-10 * np.abs(mean)) | (std == 0)
-
-
 def curvature(X, weight, mean, std, fit_intercept, n_iter=12):
     """Upper estimate of the curvature of the mean cross-entropy.
 
@@ -183,8 +140,8 @@ def _coordinates(X, weight, fit_intercept, solver):
     """
     if solver not in STANDARDISED:
         return np.zeros(X.shape[1]), np.ones(X.shape[1])
-    mean, std = _raw_moments(X, weight)
-    constant = _constant_columns(mean, std)
+    mean, std = raw_moments(X, weight)
+    constant = constant_columns(mean, std)
     varying = std[~constant]
     if len(varying) and varying.max() <= SHARED_SCALE_RATIO * varying.min():
         std = np.full_like(std, np.median(varying))
@@ -401,8 +358,10 @@ def fit_linear_elr(
                 targets[batch] = batch_targets
                 step()
         loss = ce_sum + lams * penalty_sum
-        loss += 0.5 * alpha * np.square(v_coef).reshape(n_features, n_candidates, n_classes).sum(
-            axis=(0, 2)
+        loss += (
+            0.5
+            * alpha
+            * np.square(v_coef).reshape(n_features, n_candidates, n_classes).sum(axis=(0, 2))
         )
         if not np.all(np.isfinite(loss)):
             raise FloatingPointError(
@@ -429,9 +388,11 @@ def fit_linear_elr(
         elif settle:
             # Mean total-variation distance between this epoch's training
             # probabilities and the last epoch's, per candidate.
-            change = weight @ np.abs(current - previous).reshape(
-                n_samples, n_candidates, n_classes
-            ).sum(axis=2) / 2
+            change = (
+                weight
+                @ np.abs(current - previous).reshape(n_samples, n_candidates, n_classes).sum(axis=2)
+                / 2
+            )
             previous, current = current, previous
             no_improvement = no_improvement + 1 if epoch and np.all(change < tol) else 0
         if no_improvement >= n_iter_no_change:

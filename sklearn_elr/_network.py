@@ -11,7 +11,6 @@ criterion (or training step) and their own parameters.
 """
 
 import contextlib
-import copy
 from numbers import Integral
 
 import numpy as np
@@ -51,8 +50,8 @@ from ._torch_data import (
     DeviceBatches,
     FixedSplit,
     RowBatches,
-    global_torch_seed,
     device_batches_fit,
+    global_torch_seed,
     is_index_dict,
     make_loader,
     resolve_device,
@@ -179,7 +178,10 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
             raise ValueError(
                 f"data_on_device must be 'auto', True or False, got {self.data_on_device!r}."
             )
-        if not (isinstance(self.batch_size, Integral) and (self.batch_size >= 1 or self.batch_size == -1)):
+        if not (
+            isinstance(self.batch_size, Integral)
+            and (self.batch_size >= 1 or self.batch_size == -1)
+        ):
             raise ValueError(f"batch_size must be an int >= 1 or -1, got {self.batch_size!r}.")
         self._refuse_unusable_device()
         if self.criterion is not None:
@@ -426,7 +428,9 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         labels = self.classes_[y_encoded]
         nets, curves = [], []
         if self.verbose:
-            rows = f"{n_held_out} held-out rows" if n_held_out else "the train_split's validation rows"
+            rows = (
+                f"{n_held_out} held-out rows" if n_held_out else "the train_split's validation rows"
+            )
             print(f"Choosing lam among {tuple(float(lam) for lam in lams)} on {rows}: "
                   f"{len(lams)} fits of {self.max_epochs} epochs.", flush=True)  # fmt: skip
         for lam in lams:
@@ -486,7 +490,7 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         all rows for ``n_epochs``. Costs ``len(lams)`` fits per split plus
         the refit.
         """
-        splits = selection_splits(self.cv, data["X"], y_encoded, rng, holdout_from=0)
+        splits = selection_splits(self.cv, data["X"], y_encoded, rng)
         labels = self.classes_[y_encoded]
         curves, n_held_out = [], 0
         if self.verbose:
@@ -539,9 +543,7 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         if unseen.any():
             targets = targets.copy()
             targets[unseen] = self.predict_proba(data["X"][unseen])
-        self.label_quality_, self.label_issues_ = label_quality_from_targets(
-            targets, y_encoded
-        )
+        self.label_quality_, self.label_issues_ = label_quality_from_targets(targets, y_encoded)
         warn_if_collapsed(targets, y_encoded, self.lam_, type(self).__name__)
 
     def _final_targets(self):

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Parameter and input checks shared by the estimators and noise simulators.
 
-Only public scikit-learn API is used here (see ``docs/design.rst``): private
+Only public scikit-learn API is used here: private
 helpers such as ``_check_sample_weight`` change between releases.
 """
 
@@ -59,8 +59,7 @@ def labels_as_numpy(y):
         return y  # not a pandas extension-typed column
     if y.isna().any():
         raise ValueError(
-            f"y has {int(y.isna().sum())} missing labels (pd.NA); drop or impute "
-            "those rows first."
+            f"y has {int(y.isna().sum())} missing labels (pd.NA); drop or impute those rows first."
         )
     numpy_dtype = getattr(dtype, "numpy_dtype", None)
     if numpy_dtype is None or numpy_dtype.kind not in "biuf":
@@ -141,9 +140,7 @@ def check_sample_weight(sample_weight, n_samples, dtype=np.float64):
                 f"sample_weight must be 1D array or scalar, got shape {weights.shape}."
             )
         if weights.shape[0] != n_samples:
-            raise ValueError(
-                f"sample_weight.shape == {weights.shape}, expected ({n_samples},)!"
-            )
+            raise ValueError(f"sample_weight.shape == {weights.shape}, expected ({n_samples},)!")
     if not np.all(np.isfinite(weights)):
         raise ValueError("sample_weight contains NaN or infinity.")
     if np.any(weights < 0):
@@ -173,9 +170,7 @@ def check_transition_matrix(matrix, n_classes=None, atol=1e-8):
     if not np.all(np.isfinite(matrix)):
         raise ValueError("The transition matrix contains NaN or infinity.")
     if np.any(matrix < 0):
-        raise ValueError(
-            f"The transition matrix has negative entries: min {matrix.min():.3g}."
-        )
+        raise ValueError(f"The transition matrix has negative entries: min {matrix.min():.3g}.")
     row_sums = matrix.sum(axis=1)
     bad = np.flatnonzero(np.abs(row_sums - 1) > atol)
     if bad.size:
@@ -200,9 +195,7 @@ def check_test_set(X_test, y_test):
     if (X_test is None) != (y_test is None):
         raise ValueError("Give both X_test and y_test, or neither.")
     if X_test is not None and len(X_test) != len(y_test):
-        raise ValueError(
-            f"X_test and y_test have {len(X_test)} and {len(y_test)} rows."
-        )
+        raise ValueError(f"X_test and y_test have {len(X_test)} and {len(y_test)} rows.")
 
 
 def check_every(every):

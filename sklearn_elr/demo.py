@@ -31,9 +31,7 @@ def _models():
         from sklearn_elr.neural import NoisyLabelClassifier
     except ImportError:
         return models
-    models["NoisyLabelClassifier (loss='ce')"] = NoisyLabelClassifier(
-        loss="ce", random_state=SEED
-    )
+    models["NoisyLabelClassifier (loss='ce')"] = NoisyLabelClassifier(loss="ce", random_state=SEED)
     models["NoisyLabelClassifier (ELR)"] = NoisyLabelClassifier(random_state=SEED)
     return models
 

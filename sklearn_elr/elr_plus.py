@@ -7,9 +7,9 @@ from numbers import Integral
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.utils import check_scalar
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
-from sklearn.utils import check_scalar
 
 from ._elr_torch import (
     MLP,
@@ -117,14 +117,11 @@ class ELRPlusClassifier(NetworkBase):
     n_features_in_ : int
     """
 
+    # The shared parameters and their defaults are NetworkBase's, kept there once.
     def __init__(
         self,
         module=MLP,
         *args,
-        lam="auto",
-        lams=(0.0, 3.0),
-        cv="auto",
-        beta=0.7,
         mixup_alpha=1.0,
         ema_decay=0.997,
         ema_rampup=40,
@@ -132,41 +129,9 @@ class ELRPlusClassifier(NetworkBase):
         n_networks=2,
         mixup=True,
         reweight_labels=False,
-        random_state=None,
-        torch_threads="auto",
-        data_on_device="auto",
-        criterion=None,
-        optimizer=torch.optim.Adam,
-        lr=1e-3,
-        max_epochs=60,
-        batch_size=128,
-        train_split=None,
-        device="auto",
-        verbose=0,
-        iterator_train__shuffle=True,
         **kwargs,
     ):
-        super().__init__(
-            module,
-            *args,
-            lam=lam,
-            lams=lams,
-            cv=cv,
-            beta=beta,
-            random_state=random_state,
-            torch_threads=torch_threads,
-            data_on_device=data_on_device,
-            criterion=criterion,
-            optimizer=optimizer,
-            lr=lr,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            train_split=train_split,
-            device=device,
-            verbose=verbose,
-            iterator_train__shuffle=iterator_train__shuffle,
-            **kwargs,
-        )
+        super().__init__(module, *args, **kwargs)
         self.mixup_alpha = mixup_alpha
         self.ema_decay = ema_decay
         self.ema_rampup = ema_rampup
@@ -177,9 +142,7 @@ class ELRPlusClassifier(NetworkBase):
 
     def _check_extra_params(self):
         check_real(self.mixup_alpha, "mixup_alpha", min_val=0.0, include_boundaries="neither")
-        check_real(
-            self.ema_decay, "ema_decay", min_val=0.0, max_val=1.0, include_boundaries="left"
-        )
+        check_real(self.ema_decay, "ema_decay", min_val=0.0, max_val=1.0, include_boundaries="left")
         check_real(self.ema_rampup, "ema_rampup", min_val=0.0)
         check_real(self.lam_rampup, "lam_rampup", min_val=0.0)
         check_scalar(self.n_networks, "n_networks", Integral, min_val=1, max_val=2)
@@ -290,8 +253,12 @@ class ELRPlusClassifier(NetworkBase):
             logits = net(x_in, **fit_params)
             losses.append(
                 elr_plus_loss(
-                    logits, labels, mixed_targets.to(logits.dtype), lam,
-                    weight=mixed_weight, reweight_labels=self.reweight_labels,
+                    logits,
+                    labels,
+                    mixed_targets.to(logits.dtype),
+                    lam,
+                    weight=mixed_weight,
+                    reweight_labels=self.reweight_labels,
                 )  # fmt: skip
             )
             first_logits = logits.detach() if first_logits is None else first_logits
@@ -330,4 +297,3 @@ class ELRPlusClassifier(NetworkBase):
             x = to_tensor(x, device=self.device)
         logits = [net(x, **fit_params) for net in self._live()]
         return torch.stack(logits).mean(dim=0)
-

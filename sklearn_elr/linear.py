@@ -18,7 +18,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._doc_links import DocLinkMixin
 from ._elr_numpy import log_softmax, softmax
 from ._linear_solver import OPTIMIZERS, default_learning_rate, fit_linear_elr
-from .diagnostics import label_quality_from_targets, warn_if_collapsed
 from ._selection import choose, is_auto, mean_curves, selection_splits
 from ._validation import (
     check_finite,
@@ -29,11 +28,7 @@ from ._validation import (
     labels_as_numpy,
     restored_on_failure,
 )
-
-#: From this many rows, ``cv="auto"`` holds out 10 % once instead of 5 folds.
-_HOLDOUT_FROM = 10_000
-
-
+from .diagnostics import label_quality_from_targets, warn_if_collapsed
 
 
 class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
@@ -237,9 +232,7 @@ class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
             )  # fmt: skip
             check_finite(self.learning_rate, "learning_rate")
         if self.solver not in OPTIMIZERS:
-            raise ValueError(
-                f"solver must be one of {sorted(OPTIMIZERS)}, got {self.solver!r}."
-            )
+            raise ValueError(f"solver must be one of {sorted(OPTIMIZERS)}, got {self.solver!r}.")
         if not is_auto(self.batch_size):
             check_positive_int(self.batch_size, "batch_size", allow_none=True)
         check_positive_int(self.max_iter, "max_iter")
@@ -330,7 +323,9 @@ class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
             batch_size=self._batch_size(n_samples), n_iter_no_change=self.n_iter_no_change,
         )  # fmt: skip
 
-        selection = self._select(X, y_idx, weight, lams, rng, fit_options) if is_auto(self.lam) else None
+        selection = (
+            self._select(X, y_idx, weight, lams, rng, fit_options) if is_auto(self.lam) else None
+        )
         if selection is not None:
             lam, max_iter, cv_scores = selection
             tol = None  # the number of epochs was chosen on held-out rows
@@ -399,7 +394,7 @@ class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
         n_classes = int(y_idx.max()) + 1
         width = len(lams) * n_classes
         curves, held_out_mass = [], 0.0
-        splits = selection_splits(self.cv, X, y_idx, rng, holdout_from=_HOLDOUT_FROM)
+        splits = selection_splits(self.cv, X, y_idx, rng)
         if not splits:
             return None
         for train, held_out in splits:
@@ -420,7 +415,9 @@ class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
             held_out_mass += val_weight.sum() / weight.sum() * len(y_idx)
             curves.append(result["scores"])
         if not curves:
-            raise ValueError("Every cross-validation split has zero total sample_weight on one side.")
+            raise ValueError(
+                "Every cross-validation split has zero total sample_weight on one side."
+            )
         mean_scores = mean_curves(curves, self.max_iter)
         # One held-out example's worth of accuracy, per split.
         k, n_epochs = choose(mean_scores, slack=len(curves) / max(held_out_mass, 1.0))
@@ -474,9 +471,7 @@ class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
         check_is_fitted(self)
-        X = validate_data(
-            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
-        )
+        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False)
         scores = X @ self.coef_.T + self.intercept_
         return scores.ravel() if scores.shape[1] == 1 else scores
 

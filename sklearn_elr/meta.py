@@ -94,9 +94,7 @@ class WithLabelNoise(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, BaseEsti
         self : WithLabelNoise
         """
         if not hasattr(self.noise, "fit_resample"):
-            raise TypeError(
-                f"noise must have a fit_resample(X, y) method, got {self.noise!r}."
-            )
+            raise TypeError(f"noise must have a fit_resample(X, y) method, got {self.noise!r}.")
         # A refit whose noise or estimator fails keeps the previous pair.
         with restored_on_failure(self):
             for name in ("n_features_in_", "feature_names_in_"):

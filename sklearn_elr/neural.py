@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The ELR network as a skorch estimator: :class:`NoisyLabelClassifier`."""
 
-import torch
 from sklearn.utils.validation import check_is_fitted
 
 from ._elr_torch import MLP, CELoss, ELRLoss, GCELoss, SCELoss
@@ -137,53 +136,12 @@ class NoisyLabelClassifier(NetworkBase):
     (2, 3)
     """
 
+    # The shared parameters (lam, lams, cv, beta, random_state, the skorch
+    # defaults) and their defaults are NetworkBase's, kept there once.
     def __init__(
-        self,
-        module=MLP,
-        *args,
-        loss="elr",
-        lam="auto",
-        lams=(0.0, 3.0),
-        cv="auto",
-        beta=0.7,
-        gce_q=0.7,
-        sce_alpha=0.1,
-        sce_beta=1.0,
-        random_state=None,
-        torch_threads="auto",
-        data_on_device="auto",
-        criterion=None,
-        optimizer=torch.optim.Adam,
-        lr=1e-3,
-        max_epochs=60,
-        batch_size=128,
-        train_split=None,
-        device="auto",
-        verbose=0,
-        iterator_train__shuffle=True,
-        **kwargs,
+        self, module=MLP, *args, loss="elr", gce_q=0.7, sce_alpha=0.1, sce_beta=1.0, **kwargs
     ):
-        super().__init__(
-            module,
-            *args,
-            lam=lam,
-            lams=lams,
-            cv=cv,
-            beta=beta,
-            random_state=random_state,
-            torch_threads=torch_threads,
-            data_on_device=data_on_device,
-            criterion=criterion,
-            optimizer=optimizer,
-            lr=lr,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            train_split=train_split,
-            device=device,
-            verbose=verbose,
-            iterator_train__shuffle=iterator_train__shuffle,
-            **kwargs,
-        )
+        super().__init__(module, *args, **kwargs)
         self.loss = loss
         self.gce_q = gce_q
         self.sce_alpha = sce_alpha

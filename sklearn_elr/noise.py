@@ -16,7 +16,6 @@ The number of rows never changes, so ``sample_weight`` and other per-row data
 stay aligned.
 """
 
-
 import sys
 
 import numpy as np
@@ -106,8 +105,7 @@ class _BaseNoise(DocLinkMixin, OneToOneFeatureMixin, BaseEstimator):
         """
         if params:
             raise TypeError(
-                f"{type(self).__name__}.fit_resample takes no fit parameters, got "
-                f"{sorted(params)}."
+                f"{type(self).__name__}.fit_resample takes no fit parameters, got {sorted(params)}."
             )
         return X, self._fit(X, y)
 
@@ -386,16 +384,12 @@ class InstanceDependentNoise(_BaseNoise):
 
         if self.exact:
             class_counts = np.bincount(y_idx, minlength=n_classes)
-            n_flips = largest_remainder(
-                self.rate * class_counts, round(self.rate * n_samples)
-            )
+            n_flips = largest_remainder(self.rate * class_counts, round(self.rate * n_samples))
             flipped = np.zeros(n_samples, dtype=bool)
             for c in np.flatnonzero(n_flips):
                 members = np.flatnonzero(y_idx == c)
                 weights = np.maximum(q[members], 1e-12)  # choice needs p > 0 to fill
-                chosen = rng.choice(
-                    members, n_flips[c], replace=False, p=weights / weights.sum()
-                )
+                chosen = rng.choice(members, n_flips[c], replace=False, p=weights / weights.sum())
                 flipped[chosen] = True
         else:
             flipped = rng.random_sample(n_samples) < q
@@ -428,9 +422,7 @@ def make_symmetric_noise(y, rate, *, keep_true=True, exact=True, random_state=No
     y_noisy : array-like of shape (n_samples,)
     noise_mask : ndarray of shape (n_samples,) of bool
     """
-    simulator = SymmetricNoise(
-        rate, keep_true=keep_true, exact=exact, random_state=random_state
-    )
+    simulator = SymmetricNoise(rate, keep_true=keep_true, exact=exact, random_state=random_state)
     return _run(simulator, None, y)
 
 

@@ -80,7 +80,9 @@ class MemorizationDisplay:
 
     def _check(self):
         if not isinstance(self.curves, dict) or not self.curves:
-            raise TypeError(f"curves must be a non-empty dict of name -> values, got {self.curves!r}.")
+            raise TypeError(
+                f"curves must be a non-empty dict of name -> values, got {self.curves!r}."
+            )
         unknown = sorted(set(self.curves) - set(_CURVES))
         if unknown:
             raise ValueError(f"Unknown curves {unknown}; expected some of {list(_CURVES)}.")
@@ -254,7 +256,9 @@ class LabelQualityDisplay:
         """
         quality = np.asarray(self.label_quality, dtype=float)
         if quality.ndim != 1:
-            raise ValueError(f"label_quality must be 1-D, one value per label; got shape {quality.shape}.")
+            raise ValueError(
+                f"label_quality must be 1-D, one value per label; got shape {quality.shape}."
+            )
         flagged = _mask(self.is_label_issue, "is_label_issue", len(quality))
         noise_mask = None
         if self.noise_mask is not None:
@@ -264,7 +268,9 @@ class LabelQualityDisplay:
         ranked, ranked_flags = quality[kept][order], flagged[kept][order]
         ranks = np.arange(len(ranked))
         ax = _axes(ax)
-        (self.line_,) = ax.plot(ranks, ranked, color="tab:blue", linewidth=1.5, label="label quality")
+        (self.line_,) = ax.plot(
+            ranks, ranked, color="tab:blue", linewidth=1.5, label="label quality"
+        )
         self.flagged_ = ax.scatter(
             ranks[ranked_flags], ranked[ranked_flags], s=8, color="tab:red", zorder=3,
             label=f"flagged ({ranked_flags.sum()})",

@@ -84,12 +84,20 @@ CASES = [
     ("lin-batch-0", fit(batch_size=0), ValueError, "batch_size"),
     ("lin-no-change-0", fit(n_iter_no_change=0), ValueError, "n_iter_no_change"),
     ("lin-solver", fit(solver="lbfgs"), ValueError, "solver"),
-    ("lin-class-weight-nan", fit(class_weight={0: NAN, 1: 1.0, 2: 1.0}), ValueError,
-     "class_weight"),
+    (
+        "lin-class-weight-nan",
+        fit(class_weight={0: NAN, 1: 1.0, 2: 1.0}),
+        ValueError,
+        "class_weight",
+    ),
     ("lin-callback-not-callable", fit(callback=3), ValueError, "callback"),
     ("lin-callback-returns-list", returns([1]), TypeError, "callback must return a dict"),
-    ("lin-diverges", fit(solver="gd", learning_rate=1e6, lam=0.0, max_iter=50), FloatingPointError,
-     "learning_rate"),
+    (
+        "lin-diverges",
+        fit(solver="gd", learning_rate=1e6, lam=0.0, max_iter=50),
+        FloatingPointError,
+        "learning_rate",
+    ),
     # LinearELRClassifier data.
     ("lin-X-nan", fit_data(np.where(X > 7, NAN, X), Y), ValueError, "NaN"),
     ("lin-X-inf", fit_data(np.where(X > 7, INF, X), Y), ValueError, "infinity"),
@@ -99,17 +107,29 @@ CASES = [
     ("lin-y-one-class", fit_data(X, np.zeros(len(Y))), ValueError, "one class"),
     ("lin-y-continuous", fit_data(X, Y + 0.5), ValueError, "continuous"),
     ("lin-y-none", fit_data(X, None), ValueError, "y"),
-    ("lin-y-missing-label", fit_data(X, pd.Series(Y, dtype="Int64").where(Y > 0)), ValueError,
-     "missing labels"),
+    (
+        "lin-y-missing-label",
+        fit_data(X, pd.Series(Y, dtype="Int64").where(Y > 0)),
+        ValueError,
+        "missing labels",
+    ),
     ("lin-sw-negative", fit_data(X, Y, sample_weight=-np.ones(len(Y))), ValueError, "Negative"),
     ("lin-sw-nan", fit_data(X, Y, sample_weight=np.full(len(Y), NAN)), ValueError, "NaN"),
     ("lin-sw-zero", fit_data(X, Y, sample_weight=np.zeros(len(Y))), ValueError, "non-zero"),
     ("lin-sw-short", fit_data(X, Y, sample_weight=np.ones(3)), ValueError, "sample_weight"),
-    ("lin-sw-overflow", fit_data(X, Y, sample_weight=np.full(len(Y), 1e308)), ValueError,
-     "overflows"),
+    (
+        "lin-sw-overflow",
+        fit_data(X, Y, sample_weight=np.full(len(Y), 1e308)),
+        ValueError,
+        "overflows",
+    ),
     ("lin-predict-unfitted", lambda: LinearELRClassifier().predict(X), NotFittedError, "fitted"),
-    ("lin-predict-width", lambda: LinearELRClassifier(lam=0.0, max_iter=3).fit(X, Y).predict(X[:, :2]),
-     ValueError, "features"),
+    (
+        "lin-predict-width",
+        lambda: LinearELRClassifier(lam=0.0, max_iter=3).fit(X, Y).predict(X[:, :2]),
+        ValueError,
+        "features",
+    ),
     # Noise simulators.
     ("sym-nan-exact", resample(SymmetricNoise(NAN)), ValueError, "rate"),
     ("sym-nan-inexact", resample(SymmetricNoise(NAN, exact=False)), ValueError, "rate"),
@@ -117,15 +137,33 @@ CASES = [
     ("sym-above-one", resample(SymmetricNoise(1.5)), ValueError, "rate"),
     ("sym-rate-str", resample(SymmetricNoise("0.2")), (ValueError, TypeError), "rate"),
     ("pair-inf", resample(PairNoise(INF)), ValueError, "rate"),
-    ("pair-bad-mapping", resample(PairNoise(0.2, mapping={7: 0})), ValueError, "not one of the classes"),
+    (
+        "pair-bad-mapping",
+        resample(PairNoise(0.2, mapping={7: 0})),
+        ValueError,
+        "not one of the classes",
+    ),
     ("inst-nan", resample(InstanceDependentNoise(NAN)), ValueError, "rate"),
-    ("inst-X-nan", resample(InstanceDependentNoise(0.2), np.where(X > 7, NAN, X)), ValueError,
-     "NaN"),
-    ("trans-not-square", resample(TransitionMatrixNoise(np.ones((3, 2)) / 2)), ValueError, "square"),
+    (
+        "inst-X-nan",
+        resample(InstanceDependentNoise(0.2), np.where(X > 7, NAN, X)),
+        ValueError,
+        "NaN",
+    ),
+    (
+        "trans-not-square",
+        resample(TransitionMatrixNoise(np.ones((3, 2)) / 2)),
+        ValueError,
+        "square",
+    ),
     ("trans-rows", resample(TransitionMatrixNoise(np.eye(3) * 0.5)), ValueError, "sum to 1"),
     ("trans-negative", resample(TransitionMatrixNoise(np.eye(3) * 2 - T3)), ValueError, "negative"),
-    ("trans-nan", resample(TransitionMatrixNoise(np.where(np.eye(3) > 0, NAN, 0.0))), ValueError,
-     "NaN"),
+    (
+        "trans-nan",
+        resample(TransitionMatrixNoise(np.where(np.eye(3) > 0, NAN, 0.0))),
+        ValueError,
+        "NaN",
+    ),
     ("trans-size", resample(TransitionMatrixNoise(np.eye(4))), ValueError, "classes"),
     ("sim-y-continuous", resample(SymmetricNoise(0.2), X, Y + 0.5), ValueError, "continuous"),
     ("sim-y-short", resample(SymmetricNoise(0.2), X, Y[:-1]), ValueError, "inconsistent"),
@@ -133,8 +171,12 @@ CASES = [
     ("make-pair-nan", lambda: make_pair_noise(Y, NAN), ValueError, "rate"),
     ("make-trans-none", lambda: make_transition_noise(None, T3), ValueError, "y is None"),
     ("make-inst-none", lambda: make_instance_noise(X, None, 0.2), ValueError, "y is None"),
-    ("with-noise-not-sampler", lambda: WithLabelNoise(LogisticRegression(), "noise").fit(X, Y),
-     TypeError, "fit_resample"),
+    (
+        "with-noise-not-sampler",
+        lambda: WithLabelNoise(LogisticRegression(), "noise").fit(X, Y),
+        TypeError,
+        "fit_resample",
+    ),
     # Monitors, datasets, scores.
     ("monitor-every-0", monitor(every=0), ValueError, "every"),
     ("monitor-every-list-0", monitor(every=[0, 5]), ValueError, "every"),
@@ -146,20 +188,38 @@ CASES = [
     ("dataset-sigma-nan", lambda: make_early_learning_problem(sigma=NAN), ValueError, "sigma"),
     ("dataset-sigma-neg", lambda: make_early_learning_problem(sigma=-1.0), ValueError, "sigma"),
     ("dataset-noise-nan", lambda: make_early_learning_problem(noise=NAN), ValueError, "noise"),
-    ("dataset-n-samples", lambda: make_early_learning_problem(n_samples=1), ValueError,
-     "n_samples"),
+    (
+        "dataset-n-samples",
+        lambda: make_early_learning_problem(n_samples=1),
+        ValueError,
+        "n_samples",
+    ),
     ("scores-lengths", lambda: memorization_scores(Y, Y, Y[:-1]), ValueError, "length"),
 ]
 
 CASES += [
-    ("monitor-pipeline-raw-X",
-     lambda: __import__("sklearn.pipeline").pipeline.make_pipeline(
-         __import__("sklearn.preprocessing").preprocessing.PolynomialFeatures(),
-         LinearELRClassifier(lam=1.0, max_iter=2, callback=LinearMemorizationMonitor(X, Y, Y)),
-     ).fit(X, Y), ValueError, "transformed rows"),
+    (
+        "monitor-pipeline-raw-X",
+        lambda: (
+            __import__("sklearn.pipeline")
+            .pipeline.make_pipeline(
+                __import__("sklearn.preprocessing").preprocessing.PolynomialFeatures(),
+                LinearELRClassifier(
+                    lam=1.0, max_iter=2, callback=LinearMemorizationMonitor(X, Y, Y)
+                ),
+            )
+            .fit(X, Y)
+        ),
+        ValueError,
+        "transformed rows",
+    ),
     ("linear-X-1e300", lambda: LinearELRClassifier().fit(X * 1e300, Y), ValueError, "Rescale X"),
-    ("linear-column-1e200", lambda: LinearELRClassifier().fit(X * [1e200, 1, 1, 1], Y),
-     ValueError, "as large as"),
+    (
+        "linear-column-1e200",
+        lambda: LinearELRClassifier().fit(X * [1e200, 1, 1, 1], Y),
+        ValueError,
+        "as large as",
+    ),
 ]
 
 if importlib.util.find_spec("matplotlib"):
@@ -174,25 +234,47 @@ if importlib.util.find_spec("matplotlib"):
         return lambda: LabelQualityDisplay.from_issues(issues, **kwargs)
 
     CASES += [
-        ("plot-no-records", lambda: plot_memorization([{"epoch": 1, "loss": 0.1}]), ValueError,
-         "MemorizationMonitor"),
-        ("plot-no-epoch", lambda: plot_memorization([{"memorized": 0.1, "wrong_to_true": 0.2}]),
-         ValueError, "epoch"),
+        (
+            "plot-no-records",
+            lambda: plot_memorization([{"epoch": 1, "loss": 0.1}]),
+            ValueError,
+            "MemorizationMonitor",
+        ),
+        (
+            "plot-no-epoch",
+            lambda: plot_memorization([{"memorized": 0.1, "wrong_to_true": 0.2}]),
+            ValueError,
+            "epoch",
+        ),
         ("display-issues-none", quality(None), TypeError, "DataFrame of find_label_issues"),
         ("display-issues-dict", quality({}), TypeError, "DataFrame of find_label_issues"),
         ("display-issues-array", quality(np.zeros((3, 4))), TypeError, "find_label_issues"),
         ("display-mask-short", quality(noise_mask=Y[:-1] == 1), ValueError, "noise_mask has shape"),
-        ("display-mask-indices", quality(noise_mask=np.array([0, 5, 9])), TypeError,
-         "np.isin"),
-        ("display-flags-strings",
-         lambda: LabelQualityDisplay(np.ones(3), np.array(["False", "True", "False"])).plot(),
-         TypeError, "boolean mask"),
-        ("display-quality-2d", lambda: LabelQualityDisplay(np.ones((3, 2)), np.ones(3, bool)).plot(),
-         ValueError, "1-D"),
-        ("display-curve-unknown", lambda: MemorizationDisplay([1, 2], {"acc": [0.1, 0.2]}).plot(),
-         ValueError, "Unknown curves"),
-        ("display-curve-length", lambda: MemorizationDisplay([1, 2], {"memorized": [0.1]}).plot(),
-         ValueError, "one value per record"),
+        ("display-mask-indices", quality(noise_mask=np.array([0, 5, 9])), TypeError, "np.isin"),
+        (
+            "display-flags-strings",
+            lambda: LabelQualityDisplay(np.ones(3), np.array(["False", "True", "False"])).plot(),
+            TypeError,
+            "boolean mask",
+        ),
+        (
+            "display-quality-2d",
+            lambda: LabelQualityDisplay(np.ones((3, 2)), np.ones(3, bool)).plot(),
+            ValueError,
+            "1-D",
+        ),
+        (
+            "display-curve-unknown",
+            lambda: MemorizationDisplay([1, 2], {"acc": [0.1, 0.2]}).plot(),
+            ValueError,
+            "Unknown curves",
+        ),
+        (
+            "display-curve-length",
+            lambda: MemorizationDisplay([1, 2], {"memorized": [0.1]}).plot(),
+            ValueError,
+            "one value per record",
+        ),
     ]
 
 if HAS_TORCH:
@@ -216,21 +298,46 @@ if HAS_TORCH:
         ("net-cuda-missing", net(device="cuda"), ValueError, "CUDA"),
         ("net-meta", net(device="meta"), ValueError, "device='meta'"),
         ("net-device-typo", net(device="gpu"), ValueError, "not a torch device"),
-        ("net-predict-meta", lambda: net()().set_params(device="meta").predict(Xf), ValueError,
-         "device='meta'"),
-        ("linear-cv-missing-class",
-         lambda: LinearELRClassifier(cv=__import__("sklearn.model_selection").model_selection.KFold(3)
-                                     ).fit(X, Y), ValueError, "lack some classes"),
-        ("net-cv-missing-class",
-         net(lam="auto", cv=__import__("sklearn.model_selection").model_selection.KFold(3)),
-         ValueError, "lack some classes"),
-        ("net-y-short", lambda: NoisyLabelClassifier(lam=1.0).fit(Xf, Y[:-1]), ValueError,
-         "inconsistent"),
-        ("net-sw-negative", lambda: NoisyLabelClassifier(lam=1.0).fit(Xf, Y, sample_weight=-Y),
-         ValueError, "Negative"),
-        ("net-dataset", lambda: NoisyLabelClassifier(lam=1.0).fit(
-            __import__("torch").utils.data.TensorDataset(__import__("torch").zeros(3)), Y),
-         TypeError, "array-like X"),
+        (
+            "net-predict-meta",
+            lambda: net()().set_params(device="meta").predict(Xf),
+            ValueError,
+            "device='meta'",
+        ),
+        (
+            "linear-cv-missing-class",
+            lambda: LinearELRClassifier(
+                cv=__import__("sklearn.model_selection").model_selection.KFold(3)
+            ).fit(X, Y),
+            ValueError,
+            "lack some classes",
+        ),
+        (
+            "net-cv-missing-class",
+            net(lam="auto", cv=__import__("sklearn.model_selection").model_selection.KFold(3)),
+            ValueError,
+            "lack some classes",
+        ),
+        (
+            "net-y-short",
+            lambda: NoisyLabelClassifier(lam=1.0).fit(Xf, Y[:-1]),
+            ValueError,
+            "inconsistent",
+        ),
+        (
+            "net-sw-negative",
+            lambda: NoisyLabelClassifier(lam=1.0).fit(Xf, Y, sample_weight=-Y),
+            ValueError,
+            "Negative",
+        ),
+        (
+            "net-dataset",
+            lambda: NoisyLabelClassifier(lam=1.0).fit(
+                __import__("torch").utils.data.TensorDataset(__import__("torch").zeros(3)), Y
+            ),
+            TypeError,
+            "array-like X",
+        ),
         ("net-dropout-nan", net(module__dropout=NAN), ValueError, "dropout"),
         ("net-dropout-one", net(module__dropout=1.0), ValueError, "dropout"),
         ("net-hidden-zero", net(module__hidden_sizes=(0,)), ValueError, "hidden_sizes"),
@@ -239,10 +346,18 @@ if HAS_TORCH:
         ("plus-networks-3", net(ELRPlusClassifier, n_networks=3), ValueError, "n_networks"),
         ("plus-mixup-str", net(ELRPlusClassifier, mixup="no"), ValueError, "mixup"),
         ("torch-monitor-every-0", lambda: MemorizationMonitor(Y, every=0), ValueError, "every"),
-        ("torch-monitor-X-test-alone", lambda: MemorizationMonitor(Y, X_test=X), ValueError,
-         "X_test and y_test"),
-        ("torch-monitor-short", net(callbacks=[MemorizationMonitor(Y[:-1])]), ValueError,
-         "y_clean"),
+        (
+            "torch-monitor-X-test-alone",
+            lambda: MemorizationMonitor(Y, X_test=X),
+            ValueError,
+            "X_test and y_test",
+        ),
+        (
+            "torch-monitor-short",
+            net(callbacks=[MemorizationMonitor(Y[:-1])]),
+            ValueError,
+            "y_clean",
+        ),
     ]
 
 
@@ -335,8 +450,15 @@ def test_an_interrupted_first_fit_leaves_an_unfitted_model():
 
 def _fitted_objects():
     yield LinearELRClassifier(lam=1.0, max_iter=5).fit(X, Y)
-    yield WithLabelNoise(LinearELRClassifier(lam=1.0, max_iter=5), PairNoise(0.2, random_state=0)).fit(X, Y)
-    for noise in (SymmetricNoise(0.2), PairNoise(0.2), InstanceDependentNoise(0.2), TransitionMatrixNoise(T3)):
+    yield WithLabelNoise(
+        LinearELRClassifier(lam=1.0, max_iter=5), PairNoise(0.2, random_state=0)
+    ).fit(X, Y)
+    for noise in (
+        SymmetricNoise(0.2),
+        PairNoise(0.2),
+        InstanceDependentNoise(0.2),
+        TransitionMatrixNoise(T3),
+    ):
         yield noise.set_params(random_state=0).fit(X, Y)
 
 
@@ -403,7 +525,9 @@ def test_skops_round_trips_trust_exactly_the_documented_types(tmp_path):
 
 
 def test_a_failed_refit_of_with_label_noise_keeps_the_previous_pair():
-    model = WithLabelNoise(LinearELRClassifier(lam=1.0, max_iter=5), SymmetricNoise(0.2, random_state=0))
+    model = WithLabelNoise(
+        LinearELRClassifier(lam=1.0, max_iter=5), SymmetricNoise(0.2, random_state=0)
+    )
     model.fit(X, Y)
     noise, estimator = model.noise_, model.estimator_
     with pytest.raises(ValueError, match="beta"):

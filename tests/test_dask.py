@@ -43,7 +43,9 @@ def test_linear_grid_search_on_dask_matches_the_local_one(client, data):
     with parallel_config(backend="dask"), distributed.get_task_stream(client) as stream:
         remote = GridSearchCV(model, grid, cv=2, n_jobs=-1).fit(X, y)
     # The fits ran on the cluster's workers (joblib batches them into tasks).
-    assert stream.data and {t["worker"] for t in stream.data} <= set(client.scheduler_info()["workers"])
+    assert stream.data and {t["worker"] for t in stream.data} <= set(
+        client.scheduler_info()["workers"]
+    )
     np.testing.assert_allclose(
         remote.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"]
     )

@@ -148,7 +148,9 @@ def test_nan_guard_runs_at_epoch_end_and_undoes_the_fit(Net, data):
 def test_data_on_device_true_refuses_what_it_cannot_serve(data):
     X, y = data
     net = NoisyLabelClassifier(**SMALL, data_on_device=True, iterator_train__num_workers=1)
-    with pytest.raises(ValueError, match=r"data_on_device=True but iterator settings \['num_workers'\]"):
+    with pytest.raises(
+        ValueError, match=r"data_on_device=True but iterator settings \['num_workers'\]"
+    ):
         net.fit(X, y)
     with pytest.raises(ValueError, match="data_on_device must be 'auto', True or False"):
         NoisyLabelClassifier(**SMALL, data_on_device="yes").fit(X, y)

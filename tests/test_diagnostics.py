@@ -127,7 +127,9 @@ def test_skorch_memorization_monitor_and_label_issues(noisy_digits):
     assert held_out.sum() == pytest.approx(140, abs=2)
     assert np.all(np.isfinite(net.label_quality_))
     proba = net.predict_proba(X[held_out])
-    assert_allclose(net.label_quality_[held_out], proba[np.arange(len(proba)), y_noisy[held_out]], rtol=1e-6)
+    assert_allclose(
+        net.label_quality_[held_out], proba[np.arange(len(proba)), y_noisy[held_out]], rtol=1e-6
+    )
     del torch
 
 

@@ -106,7 +106,7 @@ def test_fused_step_matches_the_separate_kernels(beta, dtype, seed):
     if beta is not None:
         expected_targets = K.update_targets(expected_targets, probs, beta)
     onehot = np.eye(6)[y]
-    expected_grad = (probs - onehot + lam * K.elr_penalty_grad(probs, expected_targets))
+    expected_grad = probs - onehot + lam * K.elr_penalty_grad(probs, expected_targets)
     expected_grad *= weight[:, None]
     expected_ce = weight @ K.cross_entropy(logits.astype(np.float64), y)
     expected_pen = weight @ K.elr_penalty(probs, expected_targets)

@@ -17,9 +17,7 @@ from sklearn_elr import ELRPlusClassifier  # noqa: E402
 from sklearn_elr._elr_torch import ema_update, sigmoid_rampup  # noqa: E402
 
 EPOCHS = 6
-SMALL = dict(
-    max_epochs=EPOCHS, batch_size=64, module__hidden_sizes=(32,), random_state=0, lam=3.0
-)
+SMALL = dict(max_epochs=EPOCHS, batch_size=64, module__hidden_sizes=(32,), random_state=0, lam=3.0)
 
 
 @pytest.fixture(scope="module")

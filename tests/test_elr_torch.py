@@ -114,7 +114,9 @@ def test_sample_weights_weigh_each_rows_loss_but_not_the_targets(seed):
     )
     assert_allclose(loss.item(), np.average(per_row, weights=weight), rtol=1e-10)
     for criterion in (CELoss(), GCELoss(), SCELoss()):
-        rows = [criterion(z[i : i + 1], torch.from_numpy(y[i : i + 1])).item() for i in range(len(y))]
+        rows = [
+            criterion(z[i : i + 1], torch.from_numpy(y[i : i + 1])).item() for i in range(len(y))
+        ]
         assert_allclose(
             criterion(z, torch.from_numpy(y), None, torch.from_numpy(weight)).item(),
             np.average(rows, weights=weight), rtol=1e-10,
@@ -134,4 +136,3 @@ def test_reweighted_labels_follow_the_targets():
     log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
     expected = -(labels * log_probs).sum(axis=1) + 2.0 * K.elr_penalty(K.softmax(logits), targets)
     assert_allclose(loss.item(), expected.mean(), rtol=1e-10)
-

@@ -84,9 +84,11 @@ def test_with_label_noise_exposes_the_estimators_label_issues(digits):
     ).fit(X, y)
     assert_array_equal(model.label_issues_, model.estimator_.label_issues_)
     assert _f1(model.label_issues_, model.noise_.noise_mask_) > 0.7
-    plain = WithLabelNoise(LogisticRegression(), SymmetricNoise(0.3, random_state=0)).fit(X[:200], y[:200])
+    plain = WithLabelNoise(LogisticRegression(), SymmetricNoise(0.3, random_state=0)).fit(
+        X[:200], y[:200]
+    )
     with pytest.raises(AttributeError, match="find_label_issues"):
-        plain.label_issues_
+        _ = plain.label_issues_
 
 
 def test_networks_use_their_targets(noisy_digits):
@@ -125,7 +127,9 @@ def test_a_pipeline_that_resamples_is_judged_on_the_given_labels(digits):
     from imblearn.pipeline import make_pipeline as make_imb_pipeline
 
     X, y = digits
-    pipe = make_imb_pipeline(SymmetricNoise(0.4, random_state=0), LinearELRClassifier(random_state=0))
+    pipe = make_imb_pipeline(
+        SymmetricNoise(0.4, random_state=0), LinearELRClassifier(random_state=0)
+    )
     issues = find_label_issues(pipe, X, y)
     pd.testing.assert_frame_equal(issues, find_label_issues(pipe, X, y, cv=5))
     flagged = issues["is_label_issue"]
@@ -193,5 +197,7 @@ def test_with_label_noise_and_displays_unwrap_a_pipeline(digits):
     pipe = make_pipeline(StandardScaler(), LinearELRClassifier(lam=3.0, random_state=0))
     model = WithLabelNoise(pipe, SymmetricNoise(0.3, random_state=0)).fit(X, y)
     assert_array_equal(model.label_issues_, model.estimator_[-1].label_issues_)
-    display = LabelQualityDisplay.from_estimator(model.estimator_, noise_mask=model.noise_.noise_mask_)
+    display = LabelQualityDisplay.from_estimator(
+        model.estimator_, noise_mask=model.noise_.noise_mask_
+    )
     assert len(display.line_.get_xdata()) == len(y)

@@ -73,7 +73,11 @@ def test_fitted_targets_are_the_temporal_ensemble(blobs):
 
 @pytest.mark.parametrize(
     "labels",
-    [np.array(["cat", "dog", "emu"]), np.array([-3, 7, 11]), np.array(["x", "y", "z"], dtype=object)],
+    [
+        np.array(["cat", "dog", "emu"]),
+        np.array([-3, 7, 11]),
+        np.array(["x", "y", "z"], dtype=object),
+    ],
     ids=["str", "negative-int", "object"],
 )
 def test_any_label_type_round_trips_through_classes(blobs, labels):
@@ -386,7 +390,6 @@ def test_large_adam_batches_and_several_candidates(blobs):
 
 def test_float32_sparse_input_fits_as_float64_sparse_does():
     import scipy.sparse as sp
-
     from sklearn.datasets import load_iris
 
     X, y = load_iris(return_X_y=True)

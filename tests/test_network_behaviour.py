@@ -515,7 +515,15 @@ def test_choose_paired_keeps_the_largest_lam_unless_a_smaller_one_wins_clearly()
     # No disagreement: no evidence, the largest λ.
     assert choose_paired([both, both]) == 1
     # Wins minus losses against the largest λ must reach sqrt(wins + losses).
-    for wins, losses, expected in [(3, 0, 0), (1, 0, 0), (2, 1, 1), (6, 2, 0), (5, 2, 0), (4, 3, 1), (0, 4, 1)]:
+    for wins, losses, expected in [
+        (3, 0, 0),
+        (1, 0, 0),
+        (2, 1, 1),
+        (6, 2, 0),
+        (5, 2, 0),
+        (4, 3, 1),
+        (0, 4, 1),
+    ]:
         smaller, larger = both.copy(), both.copy()
         rows = np.flatnonzero(both)[: wins + losses]
         smaller[rows[wins:]] = False  # the smaller λ misses these: losses

@@ -19,9 +19,7 @@ from sklearn_elr import NoisyLabelClassifier  # noqa: E402
 
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 EPOCHS = 10
-SMALL = dict(
-    max_epochs=EPOCHS, batch_size=32, module__hidden_sizes=(64,), random_state=0, lam=3.0
-)
+SMALL = dict(max_epochs=EPOCHS, batch_size=32, module__hidden_sizes=(64,), random_state=0, lam=3.0)
 
 
 @pytest.fixture(scope="module")
@@ -191,9 +189,7 @@ def test_bad_input(data):
 
 def test_a_diverging_run_is_reported_not_returned(data):
     X, y = data
-    net = NoisyLabelClassifier(
-        **{**SMALL, "max_epochs": 30}, optimizer=torch.optim.SGD, lr=1e6
-    )
+    net = NoisyLabelClassifier(**{**SMALL, "max_epochs": 30}, optimizer=torch.optim.SGD, lr=1e6)
     with pytest.raises(FloatingPointError, match="training loss became"):
         net.fit(X * 1e3, y)
 
@@ -290,7 +286,9 @@ def test_import_error_names_the_extra(monkeypatch):
     with pytest.raises(ImportError, match=r"sklearn-elr\[torch\]"):
         importlib.import_module("sklearn_elr.neural")
     monkeypatch.undo()
-    assert importlib.import_module("sklearn_elr.neural").NoisyLabelClassifier is NoisyLabelClassifier
+    assert (
+        importlib.import_module("sklearn_elr.neural").NoisyLabelClassifier is NoisyLabelClassifier
+    )
 
 
 def test_torch_dataset_is_refused_before_any_state_is_set(data):

@@ -103,9 +103,7 @@ def test_keep_true_convention_leaves_some_redraws_correct():
 def test_independent_mode_is_unbiased_over_seeds(simulator):
     y = _labels()
     X = _X(y)
-    rates = [
-        simulator.set_params(random_state=seed).fit(X, y).noise_rate_ for seed in range(300)
-    ]
+    rates = [simulator.set_params(random_state=seed).fit(X, y).noise_rate_ for seed in range(300)]
     standard_error = np.std(rates) / np.sqrt(len(rates))
     assert np.std(rates) > 0  # really independent draws
     assert abs(np.mean(rates) - 0.3) < 4 * standard_error
@@ -160,9 +158,7 @@ def test_instance_noise_depends_on_the_features():
 
 
 def test_pandas_series_keeps_index_name_and_dtype():
-    y = pd.Series(
-        pd.Categorical(["x", "y", "z"] * 20), index=np.arange(100, 160), name="label"
-    )
+    y = pd.Series(pd.Categorical(["x", "y", "z"] * 20), index=np.arange(100, 160), name="label")
     _, y_noisy = SymmetricNoise(0.5, random_state=0).fit_resample(np.zeros((60, 1)), y)
     assert isinstance(y_noisy, pd.Series)
     assert_array_equal(y_noisy.index, y.index)
@@ -313,7 +309,9 @@ def test_with_label_noise_routes_sample_weight_where_requested():
             .set_fit_request(sample_weight=True)
             .set_score_request(sample_weight=True)
         )
-        model = WithLabelNoise(inner, SymmetricNoise(0.2, random_state=0)).fit(X, y, sample_weight=w)
+        model = WithLabelNoise(inner, SymmetricNoise(0.2, random_state=0)).fit(
+            X, y, sample_weight=w
+        )
         y_noisy = SymmetricNoise(0.2, random_state=0).fit_resample(X, y)[1]
         direct = LinearELRClassifier(lam=1.0, random_state=0).fit(X, y_noisy, sample_weight=w)
         np.testing.assert_array_equal(model.predict_proba(X), direct.predict_proba(X))

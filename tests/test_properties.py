@@ -67,7 +67,9 @@ def test_symmetric_noise_keeps_labels_container_and_rate(y, rate, exact, seed):
         # keep_true=False: every class's expected number of changes, rounded.
         expected = rate * len(values)
         assert abs(noise.noise_mask_.sum() - expected) <= len(np.unique(values))
-    assert_allclose(noise.transition_matrix_.sum(axis=1)[~np.isnan(noise.transition_matrix_[:, 0])], 1.0)
+    assert_allclose(
+        noise.transition_matrix_.sum(axis=1)[~np.isnan(noise.transition_matrix_[:, 0])], 1.0
+    )
 
 
 @SETTINGS
@@ -79,7 +81,9 @@ def test_pair_noise_only_moves_labels_to_the_next_class(y, rate, seed):
     out = np.asarray(y_out)
     classes = noise.classes_
     position = {label: i for i, label in enumerate(classes.tolist())}
-    for given_label, noisy in zip(values[noise.noise_mask_].tolist(), out[noise.noise_mask_].tolist()):
+    for given_label, noisy in zip(
+        values[noise.noise_mask_].tolist(), out[noise.noise_mask_].tolist()
+    ):
         assert position[noisy] == (position[given_label] + 1) % len(classes)
 
 
@@ -119,7 +123,11 @@ def small_problem(draw):
 
 
 @SETTINGS
-@given(problem=small_problem(), lam=st.sampled_from([0.0, 1.0, 3.0]), solver=st.sampled_from(["nesterov", "gd", "adam"]))
+@given(
+    problem=small_problem(),
+    lam=st.sampled_from([0.0, 1.0, 3.0]),
+    solver=st.sampled_from(["nesterov", "gd", "adam"]),
+)
 def test_linear_model_gives_finite_probabilities_on_any_small_problem(problem, lam, solver):
     X, y = problem
     model = LinearELRClassifier(lam=lam, solver=solver, max_iter=20, tol=None, random_state=0)

@@ -24,7 +24,10 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_sta
 y_noisy, _ = make_pair_noise(y_train, 0.3, random_state=0)  # class c -> c + 1
 
 pipe = make_pipeline(StandardScaler(), LinearELRClassifier(random_state=0))
-grid = {"linearelrclassifier__lam": [0.0, 1.0, 3.0, 7.0], "linearelrclassifier__beta": [0.5, 0.7, 0.9]}
+grid = {
+    "linearelrclassifier__lam": [0.0, 1.0, 3.0, 7.0],
+    "linearelrclassifier__beta": [0.5, 0.7, 0.9],
+}
 search = GridSearchCV(pipe, grid, cv=3, n_jobs=1).fit(X_train, y_noisy)
 print("best:", search.best_params_)
 print(f"clean test accuracy of the best model: {search.score(X_test, y_test):.3f}")

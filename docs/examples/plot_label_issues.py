@@ -22,8 +22,12 @@ from sklearn_elr.plotting import LabelQualityDisplay
 X, y = load_digits(return_X_y=True)
 y_noisy, wrong = make_symmetric_noise(y, 0.3, random_state=0)
 
-elr = find_label_issues(make_pipeline(StandardScaler(), LinearELRClassifier(lam=3.0, random_state=0)), X, y_noisy)
-oos = find_label_issues(make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)), X, y_noisy, cv=5)
+elr = find_label_issues(
+    make_pipeline(StandardScaler(), LinearELRClassifier(lam=3.0, random_state=0)), X, y_noisy
+)
+oos = find_label_issues(
+    make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)), X, y_noisy, cv=5
+)
 print(elr.sort_values("label_quality").head())
 
 
@@ -32,8 +36,10 @@ def f1(flagged):
     return 2 * tp / (flagged.sum() + wrong.sum())
 
 
-print(f"F1 against the true noise: ELR targets {f1(elr['is_label_issue'].to_numpy()):.3f}, "
-      f"out-of-sample LogisticRegression {f1(oos['is_label_issue'].to_numpy()):.3f}")
+print(
+    f"F1 against the true noise: ELR targets {f1(elr['is_label_issue'].to_numpy()):.3f}, "
+    f"out-of-sample LogisticRegression {f1(oos['is_label_issue'].to_numpy()):.3f}"
+)
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5), sharey=True)

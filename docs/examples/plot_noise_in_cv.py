@@ -34,7 +34,9 @@ curves = {}
 for name, model in models.items():
     pipe = make_pipeline(StandardScaler(), model)
     curves[name] = [
-        cross_val_score(WithLabelNoise(pipe, SymmetricNoise(rate, random_state=0)), X, y, cv=3).mean()
+        cross_val_score(
+            WithLabelNoise(pipe, SymmetricNoise(rate, random_state=0)), X, y, cv=3
+        ).mean()
         for rate in rates
     ]
     print(name, [f"{s:.3f}" for s in curves[name]])
@@ -46,7 +48,9 @@ try:
 except ImportError:
     print("imbalanced-learn is not installed")
 else:
-    pipe = make_imb_pipeline(SymmetricNoise(0.4, random_state=0), StandardScaler(), LogisticRegression(max_iter=1000))
+    pipe = make_imb_pipeline(
+        SymmetricNoise(0.4, random_state=0), StandardScaler(), LogisticRegression(max_iter=1000)
+    )
     print(f"imblearn Pipeline, LR at 40 %: {cross_val_score(pipe, X, y, cv=3).mean():.3f}")
 
 # %%

@@ -21,8 +21,14 @@ from sklearn.preprocessing import StandardScaler
 from sklearn_elr import LinearELRClassifier, make_symmetric_noise
 
 X, y = make_classification(
-    20_000, 40, n_informative=8, n_redundant=0, n_classes=8, n_clusters_per_class=1,
-    class_sep=0.4, random_state=0,
+    20_000,
+    40,
+    n_informative=8,
+    n_redundant=0,
+    n_classes=8,
+    n_clusters_per_class=1,
+    class_sep=0.4,
+    random_state=0,
 )
 X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_state=0)
 scaler = StandardScaler().fit(X_train)
