@@ -167,6 +167,171 @@ def default_learning_rate(X, weight, alpha, fit_intercept, solver):
     return 1.0 / bound if bound > 0 else 1.0
 
 
+class _CandidatesState:
+    """The coefficients of the candidates side by side, and one epoch of them.
+
+    Holds ``W, b`` (the caller's arrays, updated in place), the optimizer's
+    variables ``V = W * std, c = b + mean @ W`` in the solver's coordinates,
+    and the gradient buffers. ``probs`` (set by a stopping rule that needs
+    them) receives each row's probabilities as its block passes.
+    """
+
+    def __init__(self, X, y, weight, coef, intercept, targets, *, lams, beta, alpha,
+                 fit_intercept, solver, learning_rate, most_rows):  # fmt: skip
+        self.X, self.y, self.weight, self.targets = X, y, weight, targets
+        self.coef, self.intercept = coef, intercept
+        self.lams = np.asarray(lams, dtype=np.float64)
+        self.n_candidates = len(self.lams)
+        self.n_classes = coef.shape[1] // self.n_candidates
+        self.beta, self.alpha, self.fit_intercept = beta, alpha, fit_intercept
+        dtype = coef.dtype
+        mean, std = _coordinates(X, weight, fit_intercept, solver)
+        self.mean, self.std = mean.astype(dtype), std.astype(dtype)[:, None]
+        self.v_coef = coef * self.std
+        self.v_intercept = intercept + self.mean @ coef
+        params = [self.v_coef, self.v_intercept] if fit_intercept else [self.v_coef]
+        self.optimizer = OPTIMIZERS[solver](params, learning_rate)
+        self.grad_coef = np.empty_like(coef)
+        self.grad_intercept = np.empty_like(intercept)
+        # Row r of a block, candidate k, is row r * n_candidates + k of the
+        # (rows * n_candidates, n_classes) view that the kernel works on.
+        self.lam_rows = np.tile(self.lams.astype(dtype), most_rows)
+        self.probs = None
+
+    def _sync(self):
+        """Write (W, b) from (V, c)."""
+        np.divide(self.v_coef, self.std, out=self.coef)
+        if self.fit_intercept:
+            np.subtract(self.v_intercept, self.mean @ self.coef, out=self.intercept)
+
+    def _step(self):
+        """Map the gradient to (V, c), add the L2 term, update."""
+        grad_v = (self.grad_coef - np.outer(self.mean, self.grad_intercept)) / self.std
+        grad_v += self.alpha * self.v_coef
+        self.optimizer.step([grad_v, self.grad_intercept])
+        self._sync()
+
+    def _zero_grad(self):
+        self.grad_coef.fill(0.0)
+        self.grad_intercept.fill(0.0)
+
+    def _accumulate(self, rows, wb, tb):
+        """Add the gradient of ``rows`` to the buffers; return their losses."""
+        k, n_classes = self.n_candidates, self.n_classes
+        Xb = self.X[rows]
+        logits = Xb @ self.coef
+        logits += self.intercept
+        m = logits.shape[0]
+        view = logits.reshape(m * k, n_classes)
+        if self.probs is not None:
+            self.probs[rows] = softmax(view).reshape(m, -1)
+        ce, penalty = elr_step(
+            view, np.repeat(self.y[rows], k), tb.reshape(m * k, n_classes),
+            self.lam_rows[: m * k], np.repeat(wb, k), beta=self.beta, reduce=False,
+        )  # fmt: skip
+        np.add(
+            self.grad_coef, Xb.T @ logits, out=self.grad_coef
+        )  # the kernel left the gradient there
+        np.add(self.grad_intercept, logits.sum(axis=0), out=self.grad_intercept)
+        return ce.reshape(m, k).sum(axis=0), penalty.reshape(m, k).sum(axis=0)
+
+    def full_batch_epoch(self):
+        """One step on all rows, over contiguous blocks; the epoch's (CE, penalty) sums."""
+        ce_sum, penalty_sum = np.zeros(self.n_candidates), np.zeros(self.n_candidates)
+        self._zero_grad()
+        for start in range(0, len(self.y), _BLOCK_ROWS):
+            block = slice(start, start + _BLOCK_ROWS)
+            ce, penalty = self._accumulate(block, self.weight[block], self.targets[block])
+            ce_sum += ce
+            penalty_sum += penalty
+        self._step()
+        return ce_sum, penalty_sum
+
+    def minibatch_epoch(self, rng, batch_size):
+        """One step per shuffled batch; the epoch's weighted (CE, penalty) sums."""
+        ce_sum, penalty_sum = np.zeros(self.n_candidates), np.zeros(self.n_candidates)
+        order = rng.permutation(len(self.y))
+        for start in range(0, len(self.y), batch_size):
+            # Sorted rows gather faster and leave the step unchanged.
+            batch = np.sort(order[start : start + batch_size])
+            # Fancy indexing copies the rows, so write the targets back.
+            batch_targets = self.targets[batch]
+            weight_batch = self.weight[batch]
+            batch_mass = weight_batch.sum()
+            self._zero_grad()
+            if batch_mass == 0:
+                # Rows without weight still get their once-per-epoch
+                # target update; zero weights leave the gradient at zero.
+                self._accumulate(batch, weight_batch, batch_targets)
+                self.targets[batch] = batch_targets
+                continue
+            ce, penalty = self._accumulate(batch, weight_batch / batch_mass, batch_targets)
+            ce_sum += ce * batch_mass
+            penalty_sum += penalty * batch_mass
+            self.targets[batch] = batch_targets
+            self._step()
+        return ce_sum, penalty_sum
+
+    def objective(self, ce_sum, penalty_sum):
+        """Each candidate's epoch objective, with the L2 term of ``V``."""
+        loss = ce_sum + self.lams * penalty_sum
+        squares = np.square(self.v_coef).reshape(-1, self.n_candidates, self.n_classes)
+        return loss + 0.5 * self.alpha * squares.sum(axis=(0, 2))
+
+
+class _HeldOutStop:
+    """Record each candidate's held-out accuracy per epoch; stop once none gains.
+
+    Stops when no candidate has gained ``MIN_GAIN`` over its best for
+    ``n_iter_no_change`` epochs. The caller picks the candidate and epoch.
+    """
+
+    def __init__(self, validation, n_iter_no_change):
+        self.X, self.y, self.weight = validation
+        self.n_iter_no_change = n_iter_no_change
+        self.scores = []
+        self.floor = None
+        self.last_progress = 0
+
+    def after_epoch(self, state, epoch):
+        logits = self.X @ state.coef + state.intercept
+        predicted = logits.reshape(-1, state.n_candidates, state.n_classes).argmax(axis=2)
+        score = self.weight @ (predicted == self.y[:, None])
+        self.scores.append(score)
+        floor = np.full(state.n_candidates, -np.inf) if self.floor is None else self.floor
+        progress = score > floor + MIN_GAIN
+        self.floor = np.where(progress, score, floor)
+        if progress.any():
+            self.last_progress = epoch + 1
+        return epoch + 1 - self.last_progress >= self.n_iter_no_change
+
+
+class _SettledStop:
+    """Stop once the training probabilities have settled.
+
+    The mean total-variation change of each row's probabilities over one
+    epoch stays below ``tol`` (every candidate) for ``n_iter_no_change``
+    epochs. Gives the state a ``probs`` buffer to fill.
+    """
+
+    def __init__(self, state, tol, n_iter_no_change):
+        self.tol, self.n_iter_no_change = tol, n_iter_no_change
+        self.current = np.zeros_like(state.targets)
+        self.previous = np.zeros_like(state.targets)
+        state.probs = self.current
+        self.quiet = 0
+
+    def after_epoch(self, state, epoch):
+        n, k, c = len(state.y), state.n_candidates, state.n_classes
+        change = (
+            state.weight @ np.abs(self.current - self.previous).reshape(n, k, c).sum(axis=2) / 2
+        )
+        self.previous, self.current = self.current, self.previous
+        state.probs = self.current
+        self.quiet = self.quiet + 1 if epoch and np.all(change < self.tol) else 0
+        return self.quiet >= self.n_iter_no_change
+
+
 # A diverging run overflows on its way to the FloatingPointError it raises.
 @np.errstate(over="ignore", invalid="ignore")
 def fit_linear_elr(
@@ -203,7 +368,8 @@ def fit_linear_elr(
     the standardised ``X``: the path (and the L2 penalty) is the one of a
     StandardScaler in front of the model, whatever the scale of ``X``.
     "gd" is plain gradient descent on the raw features, the setting of the
-    paper's theory.
+    paper's theory. The state and its epochs are :class:`_CandidatesState`;
+    the stopping rules :class:`_HeldOutStop` and :class:`_SettledStop`.
 
     Parameters
     ----------
@@ -255,151 +421,36 @@ def fit_linear_elr(
     FloatingPointError
         When the loss becomes NaN or infinite.
     """
-    n_samples, n_features = X.shape
-    lams = np.asarray(lams, dtype=np.float64)
-    n_candidates = len(lams)
-    n_classes = coef.shape[1] // n_candidates
-    dtype = coef.dtype
-    mean, std = _coordinates(X, weight, fit_intercept, solver)
-    mean, std = mean.astype(dtype), std.astype(dtype)[:, None]
-    # Optimizer variables (V, c) for the standardised features.
-    v_coef = coef * std
-    v_intercept = intercept + mean @ coef
-    params = [v_coef, v_intercept] if fit_intercept else [v_coef]
-    optimizer = OPTIMIZERS[solver](params, learning_rate)
-    grad_coef = np.empty_like(coef)
-    grad_intercept = np.empty_like(intercept)
-    # Row r of a block, candidate k, is row r * n_candidates + k of the
-    # (rows * n_candidates, n_classes) view that the kernel works on.
+    n_samples = X.shape[0]
     full_batch = batch_size is None or batch_size >= n_samples
-    most_rows = min(n_samples, _BLOCK_ROWS if full_batch else batch_size)
-    lam_rows = np.tile(lams.astype(dtype), most_rows)
-
-    def sync():
-        """Write (W, b) from (V, c)."""
-        np.divide(v_coef, std, out=coef)
-        if fit_intercept:
-            np.subtract(v_intercept, mean @ coef, out=intercept)
-
-    def step():
-        """Map the gradient to (V, c), add the L2 term, update."""
-        grad_v = (grad_coef - np.outer(mean, grad_intercept)) / std
-        grad_v += alpha * v_coef
-        optimizer.step([grad_v, grad_intercept])
-        sync()
-
-    def accumulate(rows, wb, tb):
-        """Add the gradient of ``rows`` to ``grad_*``; return their losses.
-
-        With the settling rule on, the rows' probabilities are kept first.
-        """
-        Xb = X[rows]
-        logits = Xb @ coef
-        logits += intercept
-        m = logits.shape[0]
-        view = logits.reshape(m * n_candidates, n_classes)
-        if current is not None:
-            current[rows] = softmax(view).reshape(m, -1)
-        ce, penalty = elr_step(
-            view, np.repeat(y[rows], n_candidates),
-            tb.reshape(m * n_candidates, n_classes), lam_rows[: m * n_candidates],
-            np.repeat(wb, n_candidates), beta=beta, reduce=False,
-        )  # fmt: skip
-        np.add(grad_coef, Xb.T @ logits, out=grad_coef)  # the kernel left the gradient there
-        np.add(grad_intercept, logits.sum(axis=0), out=grad_intercept)
-        return (
-            ce.reshape(m, n_candidates).sum(axis=0),
-            penalty.reshape(m, n_candidates).sum(axis=0),
-        )
-
-    # Probabilities of the previous epoch, for the settling rule.
-    settle = validation is None and tol is not None
-    current = np.zeros((n_samples, n_candidates * n_classes), dtype=dtype) if settle else None
-    previous = np.zeros_like(current) if settle else None
-    losses, scores = [], []
+    state = _CandidatesState(
+        X, y, weight, coef, intercept, targets, lams=lams, beta=beta, alpha=alpha,
+        fit_intercept=fit_intercept, solver=solver, learning_rate=learning_rate,
+        most_rows=min(n_samples, _BLOCK_ROWS if full_batch else batch_size),
+    )  # fmt: skip
     if validation is not None:
-        X_val, y_val, weight_val = validation
-        gain_floor = np.full(n_candidates, -np.inf)
-        last_progress = 0
-    no_improvement = 0
-    converged = False
+        rule = _HeldOutStop(validation, n_iter_no_change)
+    elif tol is not None:
+        rule = _SettledStop(state, tol, n_iter_no_change)
+    else:
+        rule = None
+    losses, converged = [], False
     for epoch in range(max_iter):
-        ce_sum = np.zeros(n_candidates)
-        penalty_sum = np.zeros(n_candidates)
-        if full_batch:
-            grad_coef.fill(0.0)
-            grad_intercept.fill(0.0)
-            for start in range(0, n_samples, _BLOCK_ROWS):
-                block = slice(start, start + _BLOCK_ROWS)
-                ce, penalty = accumulate(block, weight[block], targets[block])
-                ce_sum += ce
-                penalty_sum += penalty
-            step()
-        else:
-            order = rng.permutation(n_samples)
-            for start in range(0, n_samples, batch_size):
-                # Sorted rows gather faster and leave the step unchanged.
-                batch = np.sort(order[start : start + batch_size])
-                # Fancy indexing copies the rows, so write the targets back.
-                batch_targets = targets[batch]
-                weight_batch = weight[batch]
-                batch_mass = weight_batch.sum()
-                grad_coef.fill(0.0)
-                grad_intercept.fill(0.0)
-                if batch_mass == 0:
-                    # Rows without weight still get their once-per-epoch
-                    # target update; zero weights leave the gradient at zero.
-                    accumulate(batch, weight_batch, batch_targets)
-                    targets[batch] = batch_targets
-                    continue
-                ce, penalty = accumulate(batch, weight_batch / batch_mass, batch_targets)
-                ce_sum += ce * batch_mass
-                penalty_sum += penalty * batch_mass
-                targets[batch] = batch_targets
-                step()
-        loss = ce_sum + lams * penalty_sum
-        loss += (
-            0.5
-            * alpha
-            * np.square(v_coef).reshape(n_features, n_candidates, n_classes).sum(axis=(0, 2))
-        )
+        sums = state.full_batch_epoch() if full_batch else state.minibatch_epoch(rng, batch_size)
+        loss = state.objective(*sums)
         if not np.all(np.isfinite(loss)):
             raise FloatingPointError(
                 f"The training loss became {loss.tolist()} in epoch {epoch + 1}; "
                 "the model is unusable. Lower learning_rate or lam."
             )
         losses.append(loss)
-
         if callback is not None and callback(epoch, float(loss[0]), coef, intercept, targets):
             break
-        if validation is not None:
-            val_logits = X_val @ coef + intercept
-            predicted = val_logits.reshape(-1, n_candidates, n_classes).argmax(axis=2)
-            score = weight_val @ (predicted == y_val[:, None])
-            scores.append(score)
-            progress = score > gain_floor + MIN_GAIN
-            gain_floor = np.where(progress, score, gain_floor)
-            if progress.any():
-                last_progress = epoch + 1
-            if epoch + 1 - last_progress >= n_iter_no_change:
-                converged = True
-                break
-            continue
-        elif settle:
-            # Mean total-variation distance between this epoch's training
-            # probabilities and the last epoch's, per candidate.
-            change = (
-                weight
-                @ np.abs(current - previous).reshape(n_samples, n_candidates, n_classes).sum(axis=2)
-                / 2
-            )
-            previous, current = current, previous
-            no_improvement = no_improvement + 1 if epoch and np.all(change < tol) else 0
-        if no_improvement >= n_iter_no_change:
+        if rule is not None and rule.after_epoch(state, epoch):
             converged = True
             break
 
     result = {"n_iter": len(losses), "converged": converged, "loss": np.array(losses)}
     if validation is not None:
-        result["scores"] = np.array(scores)
+        result["scores"] = np.array(rule.scores)
     return result
