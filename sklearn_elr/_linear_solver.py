@@ -18,7 +18,7 @@ from functools import partial
 import numpy as np
 
 from ._elr_numpy import elr_step, softmax
-from ._moments import constant_columns, raw_moments
+from ._moments import constant_columns, is_dask_array, raw_moments
 
 # Rows per block in a full-batch epoch: 4096 x 10 classes of float64 logits
 # is 320 KiB, small enough to stay in cache between the two products, large
@@ -100,12 +100,24 @@ def curvature(X, weight, mean, std, fit_intercept, n_iter=12):
     The start is fixed, so equal data (or weights equal to repeated rows)
     give the same step.
     """
+    if is_dask_array(X):
+        from ._dask import power_products
+
+        products = power_products(X, weight)
+    else:
+
+        def products(mean, x):
+            # In X's dtype: a float64 vector would make numpy copy a float32
+            # X (or memory map) to float64 for the product.
+            u = X @ x.astype(X.dtype, copy=False) - mean @ x
+            return X.T @ (weight * u).astype(X.dtype, copy=False), weight @ u
+
     v = np.random.RandomState(0).standard_normal(X.shape[1])
     norm = 1.0
     for _ in range(n_iter):
         v /= np.linalg.norm(v)
-        u = X @ (v / std) - mean @ (v / std)
-        v = (X.T @ (weight * u) - mean * (weight @ u)) / std
+        spread, level = products(mean, v / std)
+        v = (spread - mean * level) / std
         norm = float(np.linalg.norm(v))
         if norm == 0.0:  # X is all zeros (after centring): no curvature
             break
@@ -167,6 +179,68 @@ def default_learning_rate(X, weight, alpha, fit_intercept, solver):
     return 1.0 / bound if bound > 0 else 1.0
 
 
+def rows_step(Xb, yb, wb, tb, coef, intercept, lam_rows, n_candidates, beta, want_probs=False):
+    """One epoch's work on some rows, for every candidate at once.
+
+    The logits of the rows, their targets' update (``tb``, in place), their
+    weighted losses and their gradient sums. The one kernel of every path:
+    the in-memory blocks, the mini-batches and each Dask chunk.
+
+    Returns
+    -------
+    grad_coef, grad_intercept : ndarray
+        ``Xb.T @ G`` and ``G.sum(axis=0)``.
+    ce, penalty : ndarray of shape (n_candidates,)
+        Weighted sums over the rows.
+    probs : ndarray of shape (n_rows, n_candidates * n_classes) or None
+        The rows' probabilities, with ``want_probs``.
+    """
+    n_classes = coef.shape[1] // n_candidates
+    logits = Xb @ coef
+    logits += intercept
+    m = logits.shape[0]
+    view = logits.reshape(m * n_candidates, n_classes)
+    probs = softmax(view).reshape(m, -1) if want_probs else None
+    ce, penalty = elr_step(
+        view, np.repeat(yb, n_candidates), tb.reshape(m * n_candidates, n_classes),
+        lam_rows[: m * n_candidates], np.repeat(wb, n_candidates), beta=beta, reduce=False,
+    )  # fmt: skip
+    # The kernel left the gradient of the logits in ``logits``.
+    return (
+        Xb.T @ logits,
+        logits.sum(axis=0),
+        ce.reshape(m, n_candidates).sum(axis=0),
+        penalty.reshape(m, n_candidates).sum(axis=0),
+        probs,
+    )
+
+
+def blocks_step(X, y, weight, targets, coef, intercept, lam_rows, n_candidates, beta, probs=None):
+    """:func:`rows_step` over contiguous blocks of ``_BLOCK_ROWS`` rows, summed.
+
+    Each block's logits, target update and gradient stay in cache between
+    the two products; ``targets`` (and ``probs``, when given) are written in
+    place. A full-batch epoch on rows in memory, or on one Dask chunk.
+    Returns ``(grad_coef, grad_intercept, ce, penalty)``.
+    """
+    grad_coef = np.zeros_like(coef)
+    grad_intercept = np.zeros_like(intercept)
+    ce_sum, penalty_sum = np.zeros(n_candidates), np.zeros(n_candidates)
+    for start in range(0, X.shape[0], _BLOCK_ROWS):
+        block = slice(start, start + _BLOCK_ROWS)
+        gc, gi, ce, penalty, block_probs = rows_step(
+            X[block], y[block], weight[block], targets[block], coef, intercept, lam_rows,
+            n_candidates, beta, want_probs=probs is not None,
+        )  # fmt: skip
+        if probs is not None:
+            probs[block] = block_probs
+        np.add(grad_coef, gc, out=grad_coef)
+        np.add(grad_intercept, gi, out=grad_intercept)
+        ce_sum += ce
+        penalty_sum += penalty
+    return grad_coef, grad_intercept, ce_sum, penalty_sum
+
+
 class _CandidatesState:
     """The coefficients of the candidates side by side, and one epoch of them.
 
@@ -197,6 +271,10 @@ class _CandidatesState:
         # (rows * n_candidates, n_classes) view that the kernel works on.
         self.lam_rows = np.tile(self.lams.astype(dtype), most_rows)
         self.probs = None
+        # On a Dask array the per-row state lives in chunks beside X
+        # (``_dask.DaskEpochs``), made at the first epoch.
+        self.track_change = False
+        self.dask_epochs = None
 
     def _sync(self):
         """Write (W, b) from (V, c)."""
@@ -217,33 +295,33 @@ class _CandidatesState:
 
     def _accumulate(self, rows, wb, tb):
         """Add the gradient of ``rows`` to the buffers; return their losses."""
-        k, n_classes = self.n_candidates, self.n_classes
-        Xb = self.X[rows]
-        logits = Xb @ self.coef
-        logits += self.intercept
-        m = logits.shape[0]
-        view = logits.reshape(m * k, n_classes)
-        if self.probs is not None:
-            self.probs[rows] = softmax(view).reshape(m, -1)
-        ce, penalty = elr_step(
-            view, np.repeat(self.y[rows], k), tb.reshape(m * k, n_classes),
-            self.lam_rows[: m * k], np.repeat(wb, k), beta=self.beta, reduce=False,
+        gc, gi, ce, penalty, probs = rows_step(
+            self.X[rows], self.y[rows], wb, tb, self.coef, self.intercept, self.lam_rows,
+            self.n_candidates, self.beta, want_probs=self.probs is not None,
         )  # fmt: skip
-        np.add(
-            self.grad_coef, Xb.T @ logits, out=self.grad_coef
-        )  # the kernel left the gradient there
-        np.add(self.grad_intercept, logits.sum(axis=0), out=self.grad_intercept)
-        return ce.reshape(m, k).sum(axis=0), penalty.reshape(m, k).sum(axis=0)
+        if probs is not None:
+            self.probs[rows] = probs
+        np.add(self.grad_coef, gc, out=self.grad_coef)
+        np.add(self.grad_intercept, gi, out=self.grad_intercept)
+        return ce, penalty
 
     def full_batch_epoch(self):
         """One step on all rows, over contiguous blocks; the epoch's (CE, penalty) sums."""
-        ce_sum, penalty_sum = np.zeros(self.n_candidates), np.zeros(self.n_candidates)
-        self._zero_grad()
-        for start in range(0, len(self.y), _BLOCK_ROWS):
-            block = slice(start, start + _BLOCK_ROWS)
-            ce, penalty = self._accumulate(block, self.weight[block], self.targets[block])
-            ce_sum += ce
-            penalty_sum += penalty
+        if is_dask_array(self.X):
+            if self.dask_epochs is None:
+                from ._dask import DaskEpochs
+
+                self.dask_epochs = DaskEpochs(
+                    self.X, self.y, self.weight, self.coef.shape[1], self.coef.dtype,
+                    self.lam_rows, self.n_candidates, self.beta, self.track_change,
+                )  # fmt: skip
+            parts = self.dask_epochs.epoch(self.coef, self.intercept)
+        else:
+            parts = blocks_step(
+                self.X, self.y, self.weight, self.targets, self.coef, self.intercept,
+                self.lam_rows, self.n_candidates, self.beta, probs=self.probs,
+            )  # fmt: skip
+        self.grad_coef[:], self.grad_intercept[:], ce_sum, penalty_sum = parts
         self._step()
         return ce_sum, penalty_sum
 
@@ -288,6 +366,8 @@ class _HeldOutStop:
 
     def __init__(self, validation, n_iter_no_change):
         self.X, self.y, self.weight = validation
+        if is_dask_array(self.X):  # gathered once, kept beside the training chunks
+            self.X = self.X.persist()
         self.n_iter_no_change = n_iter_no_change
         self.scores = []
         self.floor = None
@@ -295,6 +375,8 @@ class _HeldOutStop:
 
     def after_epoch(self, state, epoch):
         logits = self.X @ state.coef + state.intercept
+        if is_dask_array(logits):
+            logits = logits.compute()
         predicted = logits.reshape(-1, state.n_candidates, state.n_classes).argmax(axis=2)
         score = self.weight @ (predicted == self.y[:, None])
         self.scores.append(score)
@@ -316,18 +398,22 @@ class _SettledStop:
 
     def __init__(self, state, tol, n_iter_no_change):
         self.tol, self.n_iter_no_change = tol, n_iter_no_change
-        self.current = np.zeros_like(state.targets)
-        self.previous = np.zeros_like(state.targets)
-        state.probs = self.current
+        state.track_change = True
+        if not is_dask_array(state.X):  # Dask chunks keep their own
+            self.current = np.zeros_like(state.targets)
+            self.previous = np.zeros_like(state.targets)
+            state.probs = self.current
         self.quiet = 0
 
     def after_epoch(self, state, epoch):
-        n, k, c = len(state.y), state.n_candidates, state.n_classes
-        change = (
-            state.weight @ np.abs(self.current - self.previous).reshape(n, k, c).sum(axis=2) / 2
-        )
-        self.previous, self.current = self.current, self.previous
-        state.probs = self.current
+        if state.dask_epochs is not None:
+            change = state.dask_epochs.change
+        else:
+            n, k, c = len(state.y), state.n_candidates, state.n_classes
+            current, previous = self.current, self.previous
+            change = state.weight @ np.abs(current - previous).reshape(n, k, c).sum(axis=2) / 2
+            self.previous, self.current = current, previous
+            state.probs = self.current
         self.quiet = self.quiet + 1 if epoch and np.all(change < self.tol) else 0
         return self.quiet >= self.n_iter_no_change
 
@@ -453,4 +539,6 @@ def fit_linear_elr(
     result = {"n_iter": len(losses), "converged": converged, "loss": np.array(losses)}
     if validation is not None:
         result["scores"] = np.array(rule.scores)
+    if state.dask_epochs is not None:
+        result["targets"] = state.dask_epochs.targets_array()
     return result

@@ -25,8 +25,17 @@ def feature_moments(X, weight):
     return mean, np.where(constant_columns(mean, std), 1.0, std)
 
 
+def is_dask_array(X):
+    """Whether X is a Dask array (checked without importing Dask)."""
+    return type(X).__module__.partition(".")[0] == "dask" and hasattr(X, "chunks")
+
+
 def raw_moments(X, weight):
     """``feature_moments`` before constant columns are given a scale of one."""
+    if is_dask_array(X):
+        from ._dask import raw_moments as dask_moments
+
+        return dask_moments(X, weight)
     if sp.issparse(X):
         # scikit-learn's sparse moments want weights of X's dtype: float64
         # moments of float32 data (a TfidfVectorizer(dtype=float32)) from a
@@ -37,7 +46,10 @@ def raw_moments(X, weight):
         # Block by block, in float64 whatever the dtype of X and weight:
         # squares of large float32 values (1e19) overflow, and a float64
         # matrix product with all of a float32 X would copy it.
+        # Renormalised in float64: float32 weights sum to 1 only within 1e-7,
+        # which would give a constant column a spread of 1e-7 times its value.
         weight = np.asarray(weight, dtype=np.float64)
+        weight = weight / weight.sum()
         blocks = [slice(start, start + BLOCK_ROWS) for start in range(0, X.shape[0], BLOCK_ROWS)]
         mean = sum(weight[rows] @ X[rows].astype(np.float64, copy=False) for rows in blocks)
         var = np.zeros(X.shape[1], dtype=np.float64)

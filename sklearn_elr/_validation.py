@@ -107,7 +107,9 @@ MAX_ABS_VALUE = 1e150
 def check_magnitude(X):
     """Refuse values whose squares overflow float64, naming the cause."""
     values = X.data if sp.issparse(X) else X
-    largest = float(np.max(np.abs(values), initial=0.0))
+    # Two reductions, no temporary: |X| of a memory-mapped X would be a
+    # copy of all of it.
+    largest = max(-float(np.min(values, initial=0.0)), float(np.max(values, initial=0.0)))
     if largest > MAX_ABS_VALUE:
         raise ValueError(
             f"X has values as large as {largest:.3g}; the solver squares them "

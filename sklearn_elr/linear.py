@@ -13,13 +13,15 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state, check_scalar
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._doc_links import DocLinkMixin
 from ._elr_numpy import log_softmax, softmax
 from ._linear_solver import OPTIMIZERS, default_learning_rate, fit_linear_elr
+from ._moments import is_dask_array
 from ._selection import choose, is_auto, mean_curves, selection_splits
 from ._validation import (
+    MAX_ABS_VALUE,
     check_finite,
     check_lam_candidates,
     check_magnitude,
@@ -280,12 +282,15 @@ class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
         lams = self._check_params()
         # C order for the row blocks of the solver: a Fortran-ordered array
         # or a DataFrame is copied once here (documented in ``fit``).
-        X, y = validate_data(
-            self, X, labels_as_numpy(y), accept_sparse="csr",
-            dtype=[np.float64, np.float32], order="C",
-        )  # fmt: skip
+        if is_dask_array(X):
+            X, y = self._validate_dask(X, y)
+        else:
+            X, y = validate_data(
+                self, X, labels_as_numpy(y), accept_sparse="csr",
+                dtype=[np.float64, np.float32], order="C",
+            )  # fmt: skip
+            check_magnitude(X)
         check_classification_targets(y)
-        check_magnitude(X)
         encoder = LabelEncoder().fit(y)
         classes = encoder.classes_
         if len(classes) < 2:
@@ -334,7 +339,9 @@ class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
             # candidate (plain training with the default ``lams``).
             lam, max_iter, tol, cv_scores = lams[0], self.max_iter, self.tol, None
 
-        coef, intercept, targets = self._initial_state(classes, n_samples, n_features, dtype)
+        coef, intercept, targets = self._initial_state(
+            classes, n_samples, n_features, dtype, rows_in_memory=not is_dask_array(X)
+        )
         history = []
 
         def on_epoch(epoch, loss, coef, intercept, targets):
@@ -375,9 +382,18 @@ class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
         self.lam_ = float(lam)
         if cv_scores is not None:
             self.cv_scores_ = cv_scores
+        if targets is None:  # a Dask array: the targets come back chunked
+            from ._dask import SMALL_BYTES, label_quality
+
+            targets = result["targets"]
+            if targets.nbytes <= SMALL_BYTES:
+                targets = targets.compute()
         self.targets_ = targets
-        self.label_quality_, self.label_issues_ = label_quality_from_targets(targets, y_idx)
-        warn_if_collapsed(targets, y_idx, self.lam_, type(self).__name__)
+        if is_dask_array(targets):
+            self.label_quality_, self.label_issues_ = label_quality(targets, y_idx)
+        else:
+            self.label_quality_, self.label_issues_ = label_quality_from_targets(targets, y_idx)
+            warn_if_collapsed(targets, y_idx, self.lam_, type(self).__name__)
         self.n_iter_ = result["n_iter"]
         self.loss_curve_ = result["loss"][:, 0].tolist()
         self.history_ = history
@@ -405,7 +421,8 @@ class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
                 continue  # a split without weight on one side says nothing
             coef = np.zeros((n_features, width), dtype=X.dtype)
             intercept = np.zeros(width, dtype=X.dtype)
-            targets = np.zeros((n_samples, width), dtype=X.dtype)
+            # On a Dask array the targets live in chunks beside X.
+            targets = None if is_dask_array(X) else np.zeros((n_samples, width), dtype=X.dtype)
             result = fit_linear_elr(
                 X, y_idx, (fold_weight / fold_weight.sum()).astype(X.dtype),
                 coef, intercept, targets, lams=lams, max_iter=self.max_iter, tol=None,
@@ -429,12 +446,16 @@ class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
         # Gradient descent takes the whole batch; Adam about 50 steps an epoch.
         return None if self.solver != "adam" else int(np.clip(n_samples // 50, 32, 4096))
 
-    def _initial_state(self, classes, n_samples, n_features, dtype):
-        """Zero parameters and targets, or the previous fit's with warm_start."""
+    def _initial_state(self, classes, n_samples, n_features, dtype, rows_in_memory=True):
+        """Zero parameters and targets, or the previous fit's with warm_start.
+
+        Without ``rows_in_memory`` (a Dask array) the targets are None: the
+        solver keeps them in chunks beside X.
+        """
         n_classes = len(classes)
         coef = np.zeros((n_features, n_classes), dtype=dtype)
         intercept = np.zeros(n_classes, dtype=dtype)
-        targets = np.zeros((n_samples, n_classes), dtype=dtype)
+        targets = np.zeros((n_samples, n_classes), dtype=dtype) if rows_in_memory else None
         if not (self.warm_start and hasattr(self, "coef_")):
             return coef, intercept, targets
         if not np.array_equal(self.classes_, classes):
@@ -452,12 +473,47 @@ class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
             else:
                 coef[:] = self.coef_.T
                 intercept[:] = self.intercept_
-        if self.targets_.shape == targets.shape:
+        if targets is not None and self.targets_.shape == targets.shape:
             targets[:] = self.targets_
         return coef, intercept, targets
 
     def _keeps_elr_targets(self):
         return True
+
+    def _validate_dask(self, X, y):
+        """``validate_data`` for a Dask array X: checked chunk by chunk, never loaded.
+
+        y and sample_weight (one value per row) are read into memory; X is
+        rechunked to row chunks only. Full-batch solvers only: a mini-batch
+        epoch gathers random rows, which a chunked array cannot serve.
+        """
+        from ._dask import as_row_chunks, check_chunks
+
+        if self.solver == "adam" or not is_auto(self.batch_size):
+            raise ValueError(
+                "A Dask array trains with full-batch epochs: use solver='nesterov' or "
+                f"'gd' and batch_size='auto' (got solver={self.solver!r}, "
+                f"batch_size={self.batch_size!r})."
+            )
+        if self.warm_start and hasattr(self, "coef_"):
+            raise ValueError("warm_start=True is not supported with a Dask array X.")
+        X = as_row_chunks(X)
+        if X.dtype not in (np.float32, np.float64):
+            X = X.astype(np.float64)
+        y = labels_as_numpy(y.compute() if is_dask_array(y) else y)
+        y = column_or_1d(y, warn=True)
+        if len(y) != X.shape[0]:
+            raise ValueError(
+                f"X and y have inconsistent numbers of samples: {X.shape[0]} and {len(y)}."
+            )
+        finite, largest = check_chunks(X)
+        if not finite:
+            raise ValueError("Input X contains NaN or infinity.")
+        if largest > MAX_ABS_VALUE:
+            check_magnitude(np.array([largest]))  # the same message as in memory
+        self.__dict__.pop("feature_names_in_", None)
+        self.n_features_in_ = X.shape[1]
+        return X, y
 
     def decision_function(self, X):
         """Logits of each class (log-odds of ``classes_[1]`` when binary).
@@ -471,6 +527,8 @@ class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
         check_is_fitted(self)
+        if is_dask_array(X):
+            return self._per_chunk("decision_function", X)
         X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False)
         scores = X @ self.coef_.T + self.intercept_
         return scores.ravel() if scores.shape[1] == 1 else scores
@@ -487,6 +545,8 @@ class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Rows sum to one.
         """
+        if is_dask_array(X):
+            return self._per_chunk("predict_proba", X)
         scores = self.decision_function(X)
         if scores.ndim == 1:
             # expit(-s) rather than 1 - expit(s): exact for tiny probabilities.
@@ -504,6 +564,8 @@ class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
         """
+        if is_dask_array(X):
+            return self._per_chunk("predict_log_proba", X)
         scores = self.decision_function(X)
         if scores.ndim == 1:
             return np.column_stack([log_expit(-scores), log_expit(scores)])
@@ -522,8 +584,25 @@ class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
         """
         # The argmax of predict_proba, ties included (a binary score of 1e-19
         # has probabilities 0.5 / 0.5 in float64; "score > 0" would disagree).
+        if is_dask_array(X):
+            return self._per_chunk("predict", X)
         proba = self.predict_proba(X)  # first: it raises NotFittedError
         return self.classes_[proba.argmax(axis=1)]
+
+    def _per_chunk(self, method, X):
+        """``method`` on each row chunk of a Dask array X: a lazy Dask array."""
+        from ._dask import as_row_chunks
+
+        check_is_fitted(self)
+        X = as_row_chunks(X)
+        one_column = method == "predict" or (
+            method == "decision_function" and len(self.classes_) == 2
+        )
+        dtype = self.classes_.dtype if method == "predict" else np.result_type(X.dtype, self.coef_)
+        if one_column:
+            return X.map_blocks(getattr(self, method), drop_axis=1, dtype=dtype)
+        width = (len(self.classes_),)
+        return X.map_blocks(getattr(self, method), chunks=(X.chunks[0], width), dtype=dtype)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

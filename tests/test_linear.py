@@ -425,3 +425,18 @@ def test_a_fixed_lam_collapsing_onto_one_class_warns():
     with pytest.warns(UserWarning, match="every training row on one class"):
         model = LinearELRClassifier(lam=3.0, random_state=0).fit(np.zeros((100, 4)), y)
     assert model.predict_proba(np.zeros((1, 4))).max() > 0.99
+
+
+def test_float32_constant_columns_are_constant():
+    # float32 weights sum to 1 within 1e-7: the moments renormalise them, or a
+    # constant column gets a spread of 1e-7 times its value, is "standardised"
+    # by it, and the coefficients explode (1e13 on digits' constant pixels).
+    from sklearn.datasets import load_digits
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X)[:500]  # some pixels constant, not 0
+    y = y[:500]
+    m32 = LinearELRClassifier(lam=3.0, random_state=0).fit(X.astype(np.float32), y)
+    m64 = LinearELRClassifier(lam=3.0, random_state=0).fit(X, y)
+    assert_allclose(m32.coef_, m64.coef_, atol=1e-2)
