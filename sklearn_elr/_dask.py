@@ -22,7 +22,7 @@ from dask import delayed
 from ._linear_solver import blocks_step
 
 #: Targets smaller than this are returned as NumPy arrays after a fit.
-SMALL_BYTES = 256 * 2**20
+SMALL_BYTES = 64 * 2**20
 
 
 def as_row_chunks(X):
@@ -47,8 +47,11 @@ def check_chunks(X):
 def split_rows(X, values):
     """``values`` (NumPy, one entry per row) as persisted pieces matching X's row chunks."""
     bounds = np.cumsum((0, *X.chunks[0]))
-    pieces = [delayed(np.asarray)(values[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
-    return list(dask.persist(*pieces))
+    pieces = [values[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    client = _client()
+    if client is not None:  # straight to the workers, not inside a graph
+        return client.scatter(pieces)
+    return list(dask.persist(*[delayed(np.asarray)(piece) for piece in pieces]))
 
 
 def _client():
@@ -98,8 +101,10 @@ def raw_moments(X, weight):
 
 
 def _power_step(Xb, wb, mean, v):
-    u = Xb @ v - mean @ v
-    return np.asarray(Xb.T @ (wb * u)).ravel(), wb @ u
+    # In the chunk's dtype, as in memory: a float64 vector would copy a
+    # float32 chunk to float64.
+    u = Xb @ v.astype(Xb.dtype, copy=False) - mean @ v
+    return np.asarray(Xb.T @ (wb * u).astype(Xb.dtype, copy=False)).ravel(), wb @ u
 
 
 def power_products(X, weight):

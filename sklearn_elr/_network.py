@@ -32,6 +32,7 @@ except ImportError as exc:  # pragma: no cover - exercised without torch only
         "CPU or CUDA (https://pytorch.org), then `pip install sklearn-elr[torch]`."
     ) from exc
 
+from . import _distributed
 from ._doc_links import DocLinkMixin
 from ._elr_torch import MLP, input_moments, weighted_mean
 from ._selection import (
@@ -326,6 +327,8 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
             for name in ("cv_scores_", "n_epochs_"):
                 self.__dict__.pop(name, None)  # from an earlier auto fit
             auto = self._keeps_elr_targets() and is_auto(self.lam) and len(lams) > 1
+            if self._distributed():
+                self._check_distributed(auto)
             if auto and is_auto(self.cv):
                 self._fit_candidates(data, y_encoded, lams, rng, sample_weight, **fit_params)
             else:
@@ -471,8 +474,35 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         self.torch_seed_ = rng.randint(MAX_SEED)
         self.data_generator_ = torch.Generator().manual_seed(self.torch_seed_)
         self._start_training()
+        if self._distributed():
+            self._shard_ = _distributed.shard(len(y_encoded), *self._rank_world, self.torch_seed_)
         with self._torch_randomness(self.torch_seed_):
             super().fit(data, y_encoded, **fit_params)
+        if self._distributed():
+            _distributed.finish(self)
+
+    # -- one fit across ranks (``sklearn_elr.distributed``) -----------------
+
+    def _distributed(self):
+        """Whether this fit is one rank of a ``torch.distributed`` fit."""
+        return self.__dict__.get("_rank_world") is not None
+
+    def _check_distributed(self, auto):
+        if auto:
+            raise ValueError(
+                "A distributed fit needs a float lam: choosing lam across ranks is not "
+                "supported. Choose it with a single-process fit (e.g. on a sample)."
+            )
+        if self.train_split is not None or self.data_on_device is False:
+            raise ValueError(
+                "A distributed fit shards the rows itself: leave train_split=None and "
+                "data_on_device='auto'."
+            )
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        if self._distributed() and is_index_dict(X):  # this rank's shard, no validation
+            return torch.utils.data.Subset(self.get_dataset(X, y), self._shard_), None
+        return super().get_split_datasets(X, y, **fit_params)
 
     def _adopt(self, net):
         """Take the fitted state of a candidate clone (not its parameters)."""
@@ -611,7 +641,10 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
             self.n_train_samples_ = 0  # no targets: load_params, then predict
             self.lam_ = 0.0 if is_auto(self.lam) else float(self.lam)
             self.torch_seed_ = check_random_state(self.random_state).randint(MAX_SEED)
-        return super().initialize()
+        super().initialize()
+        if self._distributed():
+            _distributed.wrap(self)  # DDP around the network, for this fit
+        return self
 
     def _module_kwargs(self, seed):
         """``module__*`` parameters, plus the data's sizes for the default MLP."""
@@ -664,6 +697,7 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
             return DeviceBatches(
                 dataset, batch_size, generator, self.device,
                 shuffle=kwargs.get("shuffle", False), drop_last=kwargs.get("drop_last", False),
+                n_batches=_distributed.n_batches(self, batch_size) if training else None,
             )  # fmt: skip
         return make_loader(dataset, batch_size, generator, **kwargs)
 
@@ -720,7 +754,10 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         weight = self._batch_weight(X)
         if training and is_index_dict(X):
             index = to_tensor(X[INDEX], device=self.device)
-            return self.criterion_(y_pred, y_true, index, weight)
+            loss = self.criterion_(y_pred, y_true, index, weight)
+            if self._distributed():
+                loss = _distributed.global_mean(loss, y_true, weight, self._rank_world[1])
+            return loss
         # Validation and scoring: plain cross-entropy, targets untouched.
         return weighted_mean(F.cross_entropy(y_pred, y_true, reduction="none"), weight)
 

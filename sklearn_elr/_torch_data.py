@@ -109,8 +109,12 @@ class DeviceBatches:
     ``tests/test_network_behaviour.py`` holds the two paths equal.
     """
 
-    def __init__(self, dataset, batch_size, generator, device, shuffle=False, drop_last=False):
+    def __init__(
+        self, dataset, batch_size, generator, device, shuffle=False, drop_last=False,
+        n_batches=None,
+    ):  # fmt: skip
         self.dataset = dataset
+        self.n_batches = n_batches
         self.batch_size = batch_size
         self.generator = generator
         self.device = torch.device(device)
@@ -121,6 +125,8 @@ class DeviceBatches:
         self.n_rows = len(dataset)
 
     def __len__(self):
+        if self.n_batches is not None:
+            return self.n_batches
         if self.drop_last:
             return self.n_rows // self.batch_size
         return -(-self.n_rows // self.batch_size)
@@ -135,8 +141,12 @@ class DeviceBatches:
         else:
             order = torch.arange(self.n_rows, device=self.device)
         rows = order if self.rows is None else self.rows[order]
-        for start in range(0, len(self) * self.batch_size, self.batch_size):
-            index = rows[start : start + self.batch_size]
+        if self.n_batches is None:
+            bounds = range(0, len(self) * self.batch_size + 1, self.batch_size)
+        else:  # a fixed count (distributed ranks): nearly equal batches
+            bounds = np.linspace(0, self.n_rows, self.n_batches + 1).round().astype(int)
+        for start, stop in zip(bounds[:-1], bounds[1:]):
+            index = rows[start:stop]
             batch = {"X": X.index_select(0, index), INDEX: index}
             if weight is not None:
                 batch[WEIGHT] = weight.index_select(0, index)

@@ -1,0 +1,157 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""One network fit across processes (or GPUs) with ``torch.distributed``.
+
+:func:`fit_distributed` spawns the processes itself (gloo on CPUs, NCCL on
+GPUs, one device per process); :func:`fit_in_process_group` is the same fit
+for a process group you started yourself (``torchrun``). Each rank owns a
+fixed shard of the rows and the ELR targets of those rows, so targets never
+travel during training; DDP averages the gradients; the targets are summed
+across ranks once, at the end. Imports torch when called.
+
+Design notes (``docs/user_guide.rst``, "Scaling out"):
+
+- shards: one permutation of the rows drawn from ``random_state`` (the same
+  on every rank), rank ``r`` taking every ``world``-th row of it;
+- every rank runs the same number of batches per epoch (its shard split
+  into equal parts), so the collectives pair up and no rank waits on an
+  uneven tail, and every row's target is updated once per epoch;
+- the loss of each rank is scaled so that DDP's mean of the gradients is the
+  gradient of the global (weighted) mean loss.
+"""
+
+import contextlib
+import os
+import pickle
+import socket
+import tempfile
+from datetime import timedelta
+
+from sklearn.base import clone
+
+__all__ = ["fit_distributed", "fit_in_process_group"]
+
+
+def fit_in_process_group(estimator, X, y, sample_weight=None):
+    """Fit a clone of ``estimator`` as one rank of the current process group.
+
+    Call it on every rank with the same estimator, X and y (each rank trains
+    on its own shard of the rows). Every rank returns the same fitted
+    estimator: a normal, picklable one.
+
+    Parameters
+    ----------
+    estimator : NoisyLabelClassifier
+        With a float ``lam`` (choosing λ across ranks is not supported:
+        choose it on one process, e.g. on a sample).
+    X, y : array-like
+    sample_weight : array-like of shape (n_samples,), default=None
+
+    Returns
+    -------
+    estimator : NoisyLabelClassifier
+        Fitted.
+    """
+    import torch.distributed as dist
+
+    _check_estimator(estimator)
+    if not dist.is_available() or not dist.is_initialized():
+        raise RuntimeError(
+            "fit_in_process_group needs an initialized torch.distributed process "
+            "group (torchrun, or torch.distributed.init_process_group); "
+            "fit_distributed starts one for you."
+        )
+    net = clone(estimator)
+    net._rank_world = (dist.get_rank(), dist.get_world_size())
+    try:
+        return net.fit(X, y, sample_weight=sample_weight)
+    finally:
+        net.__dict__.pop("_rank_world", None)
+
+
+def _check_estimator(estimator):
+    """Refuse, before any process starts, what a distributed fit cannot do."""
+    from ._selection import is_auto
+    from .neural import NoisyLabelClassifier
+
+    if type(estimator) is not NoisyLabelClassifier:
+        raise TypeError(
+            f"Distributed fits support NoisyLabelClassifier, got {type(estimator).__name__}."
+        )
+    if estimator.loss == "elr" and is_auto(estimator.lam) and len(estimator.lams) > 1:
+        raise ValueError(
+            "A distributed fit needs a float lam: choosing lam across ranks is not "
+            "supported. Choose it with a single-process fit (e.g. on a sample)."
+        )
+
+
+def _free_port():
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _worker(rank, world, backend, port, estimator, X, y, sample_weight, out, timeout):
+    import torch
+    import torch.distributed as dist
+
+    if backend == "nccl":
+        torch.cuda.set_device(rank)
+        estimator = clone(estimator).set_params(device=f"cuda:{rank}")
+    dist.init_process_group(
+        backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world,
+        timeout=timedelta(seconds=timeout),
+    )  # fmt: skip
+    try:
+        fitted = fit_in_process_group(estimator, X, y, sample_weight)
+        if rank == 0:
+            if backend == "nccl":
+                fitted.set_params(device="cpu")  # for the caller's process
+            with open(out, "wb") as f:
+                pickle.dump(fitted, f)
+    finally:
+        dist.destroy_process_group()
+
+
+def fit_distributed(
+    estimator, X, y, *, sample_weight=None, n_processes=2, backend="gloo", timeout=300
+):
+    """Fit ``estimator`` across ``n_processes`` local processes; return it fitted.
+
+    Parameters
+    ----------
+    estimator : NoisyLabelClassifier
+        Not modified; a clone is fitted (see :func:`fit_in_process_group`).
+    X, y : array-like
+    sample_weight : array-like of shape (n_samples,), default=None
+    n_processes : int, default=2
+        Ranks; with ``backend="nccl"``, one GPU each (``cuda:rank``).
+    backend : {"gloo", "nccl"}, default="gloo"
+        gloo trains on CPUs, nccl on GPUs.
+    timeout : float, default=300
+        Seconds a rank waits for the others before giving up.
+
+    Returns
+    -------
+    estimator : NoisyLabelClassifier
+        Fitted, in this process (on the CPU when trained with nccl).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_elr import NoisyLabelClassifier
+    >>> from sklearn_elr.distributed import fit_distributed
+    >>> X, y = load_digits(return_X_y=True)
+    >>> net = fit_distributed(NoisyLabelClassifier(lam=3.0, max_epochs=3, random_state=0),
+    ...                       X.astype("float32"), y)  # doctest: +SKIP
+    """
+    import torch.multiprocessing as mp
+
+    _check_estimator(estimator)
+    if backend not in ("gloo", "nccl"):
+        raise ValueError(f"backend must be 'gloo' or 'nccl', got {backend!r}.")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "fitted.pkl")
+        args = (n_processes, backend, _free_port(), estimator, X, y, sample_weight, out, timeout)
+        mp.spawn(_worker, args=args, nprocs=n_processes, join=True)
+        with open(out, "rb") as f:
+            return pickle.load(f)
