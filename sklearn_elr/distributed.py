@@ -149,6 +149,9 @@ def fit_distributed(
     _check_estimator(estimator)
     if backend not in ("gloo", "nccl"):
         raise ValueError(f"backend must be 'gloo' or 'nccl', got {backend!r}.")
+    # An unfitted clone goes to the ranks: a fitted one would carry its
+    # tensors through torch's shared-memory pickling.
+    estimator = clone(estimator)
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "fitted.pkl")
         args = (n_processes, backend, _free_port(), estimator, X, y, sample_weight, out, timeout)

@@ -51,6 +51,7 @@ def test_two_ranks_update_every_target_once_per_epoch_and_match_one_process(digi
 
 
 def test_an_uneven_tail_and_sample_weights_do_not_hang(digits):
+    # Also: a fitted estimator can be passed (a clone goes to the ranks).
     X, y, _, _ = digits
     X, y = X[:301], y[:301]  # odd rows, neither rank's shard a multiple of the batch
     weight = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
