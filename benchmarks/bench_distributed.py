@@ -32,7 +32,9 @@ def main():
     X = X.astype(np.float32)
     rows = []
     for seed in range(args.seeds):
-        X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, stratify=y, random_state=seed)
+        X_tr, X_te, y_tr, y_te = train_test_split(
+            X, y, test_size=0.3, stratify=y, random_state=seed
+        )
         y_noisy, _ = make_symmetric_noise(y_tr, 0.4, random_state=seed)
         net = NoisyLabelClassifier(lam=3.0, random_state=seed)
         start = time.perf_counter()

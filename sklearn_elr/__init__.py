@@ -6,6 +6,7 @@ when they are first used.
 """
 
 from ._version import __version__
+from .clean import ELRCleanLearning
 from .label_issues import find_label_issues
 from .linear import LinearELRClassifier
 from .noise import (
@@ -50,6 +51,7 @@ def __dir__():
 
 
 __all__ = [
+    "ELRCleanLearning",
     "InstanceDependentNoise",
     "LinearELRClassifier",
     "PairNoise",

@@ -2,8 +2,9 @@
 """The pieces of one network fit across ``torch.distributed`` ranks.
 
 Used by :class:`~sklearn_elr._network.NetworkBase` when a fit is one rank of
-a process group (``sklearn_elr.distributed`` sets it up): the shard of rows
-this rank owns, the batch count all ranks share, the DDP wrapper, the loss
+a process group (``sklearn_elr.distributed`` sets it up): the shard of the
+training rows this rank owns (the λ selection's held-out rows are validated
+whole on every rank, so every rank makes the same choice), the batch count all ranks share, the DDP wrapper, the loss
 scale that makes DDP's mean gradient the global mean's, and the end of the
 fit (targets summed across ranks, the network unwrapped).
 """
@@ -29,19 +30,23 @@ def n_batches(net, batch_size):
     """
     if not net._distributed():
         return None
-    return max(-(-net.n_train_samples_ // batch_size), 1)
+    return max(-(-net._n_training_rows_ // batch_size), 1)
 
 
 def wrap(net):
-    """DDP around the network (its parameters are broadcast from rank 0)."""
+    """DDP around the live network(s) (parameters broadcast from rank 0)."""
     from torch.nn.parallel import DistributedDataParallel
 
-    module = net.module_
-    if isinstance(module, DistributedDataParallel):
-        return
     device = torch.device(net.device)
     device_ids = [device] if device.type == "cuda" else None
-    net.module_ = DistributedDataParallel(module, device_ids=device_ids)
+    for name in _live_modules(net):  # ELR+: both live networks, not their averages
+        module = getattr(net, name)
+        if not isinstance(module, DistributedDataParallel):
+            setattr(net, name, DistributedDataParallel(module, device_ids=device_ids))
+
+
+def _live_modules(net):
+    return [name for name in ("module_", "module2_") if name in net.__dict__]
 
 
 def global_mean(loss, y_true, weight, world):
@@ -67,11 +72,19 @@ def global_mean(loss, y_true, weight, world):
 def finish(net):
     """After training: every rank's targets summed (the shards are disjoint),
     and the network unwrapped, so that the estimator is a plain one."""
-    import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel
+
+    sum_targets(net)
+    for name in _live_modules(net):
+        module = getattr(net, name)
+        if isinstance(module, DistributedDataParallel):
+            setattr(net, name, module.module)
+    net.__dict__.pop("_n_training_rows_", None)
+
+
+def sum_targets(net):
+    """Every rank's targets summed: each row's target from the rank that owns it."""
+    import torch.distributed as dist
 
     with torch.no_grad():
         dist.all_reduce(net.criterion_.targets)
-    if isinstance(net.module_, DistributedDataParallel):
-        net.module_ = net.module_.module
-    net.__dict__.pop("_shard_", None)

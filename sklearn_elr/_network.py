@@ -328,7 +328,7 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
                 self.__dict__.pop(name, None)  # from an earlier auto fit
             auto = self._keeps_elr_targets() and is_auto(self.lam) and len(lams) > 1
             if self._distributed():
-                self._check_distributed(auto)
+                self._check_distributed()
             if auto and is_auto(self.cv):
                 self._fit_candidates(data, y_encoded, lams, rng, sample_weight, **fit_params)
             else:
@@ -399,10 +399,13 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         """A clone that trains candidate ``lam`` on ``train_split``'s rows."""
         user = list(self.callbacks or [])
         # Quiet: no epoch table is built (skorch builds it even when silent).
-        return clone(self).set_params(
+        net = clone(self).set_params(
             lam=float(lam), train_split=train_split, verbose=0, random_state=seed,
             callbacks=[*user, *callbacks] or None, callbacks__print_log=None,
         )  # fmt: skip
+        if self._distributed():  # a rank's candidate is a rank of the same fit
+            net._rank_world = self._rank_world
+        return net
 
     def _fit_candidates(self, data, y_encoded, lams, rng, sample_weight=None, **fit_params):
         """``lam="auto"``, ``cv="auto"``: train each candidate once, keep the best.
@@ -453,6 +456,8 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         best = [curve.max() for curve in curves]
         for net, keeper in nets:
             keeper.restore(net)
+            if self._distributed():  # the kept copy holds this rank's rows only
+                _distributed.sum_targets(net)
         if n_held_out:
             held_out = split[1]
             correct = [net.predict(data["X"][held_out]) == labels[held_out] for net, _ in nets]
@@ -474,8 +479,6 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         self.torch_seed_ = rng.randint(MAX_SEED)
         self.data_generator_ = torch.Generator().manual_seed(self.torch_seed_)
         self._start_training()
-        if self._distributed():
-            self._shard_ = _distributed.shard(len(y_encoded), *self._rank_world, self.torch_seed_)
         with self._torch_randomness(self.torch_seed_):
             super().fit(data, y_encoded, **fit_params)
         if self._distributed():
@@ -487,22 +490,27 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         """Whether this fit is one rank of a ``torch.distributed`` fit."""
         return self.__dict__.get("_rank_world") is not None
 
-    def _check_distributed(self, auto):
-        if auto:
-            raise ValueError(
-                "A distributed fit needs a float lam: choosing lam across ranks is not "
-                "supported. Choose it with a single-process fit (e.g. on a sample)."
-            )
-        if self.train_split is not None or self.data_on_device is False:
+    def _check_distributed(self):
+        # FixedSplit is the λ selection's own hold-out, the same on every rank.
+        if not (self.train_split is None or isinstance(self.train_split, FixedSplit)) or (
+            self.data_on_device is False
+        ):
             raise ValueError(
                 "A distributed fit shards the rows itself: leave train_split=None and "
                 "data_on_device='auto'."
             )
 
     def get_split_datasets(self, X, y=None, **fit_params):
-        if self._distributed() and is_index_dict(X):  # this rank's shard, no validation
-            return torch.utils.data.Subset(self.get_dataset(X, y), self._shard_), None
-        return super().get_split_datasets(X, y, **fit_params)
+        if not (self._distributed() and is_index_dict(X)):
+            return super().get_split_datasets(X, y, **fit_params)
+        # This rank's shard of the training rows. The held-out rows of the
+        # λ selection are validated whole on every rank: the networks are
+        # the same on all ranks (DDP), so are their scores and the choice.
+        dataset = self.get_dataset(X, y)
+        train, valid = (dataset, None) if self.train_split is None else self.train_split(dataset)
+        self._n_training_rows_ = len(train)
+        rows = _distributed.shard(len(train), *self._rank_world, self.torch_seed_)
+        return torch.utils.data.Subset(train, rows), valid
 
     def _adopt(self, net):
         """Take the fitted state of a candidate clone (not its parameters)."""

@@ -40,15 +40,17 @@ def fit_in_process_group(estimator, X, y, sample_weight=None):
 
     Parameters
     ----------
-    estimator : NoisyLabelClassifier
-        With a float ``lam`` (choosing λ across ranks is not supported:
-        choose it on one process, e.g. on a sample).
+    estimator : NoisyLabelClassifier or ELRPlusClassifier
+        ``lam="auto"`` chooses λ as in one process: each candidate trains on
+        the ranks' shards of the training rows, and every rank scores the
+        whole hold-out with the same (synchronised) network, so every rank
+        makes the same choice.
     X, y : array-like
     sample_weight : array-like of shape (n_samples,), default=None
 
     Returns
     -------
-    estimator : NoisyLabelClassifier
+    estimator : NoisyLabelClassifier or ELRPlusClassifier
         Fitted.
     """
     import torch.distributed as dist
@@ -63,24 +65,27 @@ def fit_in_process_group(estimator, X, y, sample_weight=None):
     net = clone(estimator)
     net._rank_world = (dist.get_rank(), dist.get_world_size())
     try:
-        return net.fit(X, y, sample_weight=sample_weight)
+        net.fit(X, y, sample_weight=sample_weight)
     finally:
         net.__dict__.pop("_rank_world", None)
+    # The ranks must have made the same choice and trained the same network.
+    summary = (net.lam_, net.__dict__.get("n_epochs_"), len(net.history_))
+    summaries = [None] * dist.get_world_size()
+    dist.all_gather_object(summaries, summary)
+    if any(other != summary for other in summaries):
+        raise RuntimeError(f"The ranks' fits disagree (lam_, n_epochs_, epochs): {summaries}.")
+    return net
 
 
 def _check_estimator(estimator):
     """Refuse, before any process starts, what a distributed fit cannot do."""
-    from ._selection import is_auto
+    from .elr_plus import ELRPlusClassifier
     from .neural import NoisyLabelClassifier
 
-    if type(estimator) is not NoisyLabelClassifier:
+    if type(estimator) not in (NoisyLabelClassifier, ELRPlusClassifier):
         raise TypeError(
-            f"Distributed fits support NoisyLabelClassifier, got {type(estimator).__name__}."
-        )
-    if estimator.loss == "elr" and is_auto(estimator.lam) and len(estimator.lams) > 1:
-        raise ValueError(
-            "A distributed fit needs a float lam: choosing lam across ranks is not "
-            "supported. Choose it with a single-process fit (e.g. on a sample)."
+            "Distributed fits support NoisyLabelClassifier and ELRPlusClassifier, got "
+            f"{type(estimator).__name__}."
         )
 
 
@@ -119,7 +124,7 @@ def fit_distributed(
 
     Parameters
     ----------
-    estimator : NoisyLabelClassifier
+    estimator : NoisyLabelClassifier or ELRPlusClassifier
         Not modified; a clone is fitted (see :func:`fit_in_process_group`).
     X, y : array-like
     sample_weight : array-like of shape (n_samples,), default=None
@@ -132,7 +137,7 @@ def fit_distributed(
 
     Returns
     -------
-    estimator : NoisyLabelClassifier
+    estimator : NoisyLabelClassifier or ELRPlusClassifier
         Fitted, in this process (on the CPU when trained with nccl).
 
     Examples

@@ -11,6 +11,7 @@ from sklearn.utils import check_scalar
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 
+from . import _distributed
 from ._elr_torch import (
     MLP,
     ELRPlusLoss,
@@ -264,7 +265,10 @@ class ELRPlusClassifier(NetworkBase):
             first_logits = logits.detach() if first_logits is None else first_logits
         # The networks' losses are independent: one backward of their sum
         # gives each network its own gradient.
-        torch.stack(losses).sum().backward()
+        total = torch.stack(losses).sum()
+        if self._distributed():  # DDP's mean gradient: the global mean's
+            total = _distributed.global_mean(total, y, weight, self._rank_world[1])
+        total.backward()
         return {"loss": torch.stack(losses).detach().mean(), "y_pred": first_logits}
 
     def train_step(self, batch, **fit_params):

@@ -2,8 +2,9 @@
 """scikit-learn's estimator checks on every NumPy estimator.
 
 Every waived check is listed in ``EXPECTED_FAILED`` with its reason (none
-for LinearELRClassifier; WithLabelNoise waives weight/repeat equivalence,
-which random label noise cannot give; the network estimators waive skorch's
+for LinearELRClassifier; WithLabelNoise and ELRCleanLearning waive
+weight/repeat equivalence, which random label noise and a random hold-out
+cannot give; the network estimators waive skorch's
 own conventions and the equivalence that mini-batch training cannot give). The noise simulators are not run through these checks on purpose:
 they never look at ``X`` (it may be images, text or a table with NaN, and is
 returned as the same object), while the checks demand that ``fit`` validate
@@ -13,7 +14,7 @@ returned as the same object), while the checks demand that ``fit`` validate
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_elr import LinearELRClassifier, SymmetricNoise, WithLabelNoise
+from sklearn_elr import ELRCleanLearning, LinearELRClassifier, SymmetricNoise, WithLabelNoise
 
 _SKORCH_WAIVERS = {
     "check_no_attributes_set_in_init": (
@@ -37,7 +38,16 @@ _NOISE_WEIGHT_REASON = (
     "may get two different noisy labels where a row of weight 2 gets one: "
     "weights and repeats are different noisy data sets"
 )
+_CLEAN_WEIGHT_REASON = (
+    "repeated rows change the guard's random hold-out and what the cleaner "
+    "learns from them (a row of weight 2 is judged once, two copies twice): "
+    "weights and repeats are different cleaning problems"
+)
 EXPECTED_FAILED = {
+    "ELRCleanLearning": {
+        "check_sample_weight_equivalence_on_dense_data": _CLEAN_WEIGHT_REASON,
+        "check_sample_weight_equivalence_on_sparse_data": _CLEAN_WEIGHT_REASON,
+    },
     "WithLabelNoise": {
         "check_sample_weight_equivalence_on_dense_data": _NOISE_WEIGHT_REASON,
         "check_sample_weight_equivalence_on_sparse_data": _NOISE_WEIGHT_REASON,
@@ -49,6 +59,9 @@ EXPECTED_FAILED = {
 ESTIMATORS = [
     LinearELRClassifier(random_state=0),
     WithLabelNoise(LogisticRegression(), SymmetricNoise(0.05, random_state=0)),
+    ELRCleanLearning(
+        LogisticRegression(), cleaner=LinearELRClassifier(lam=3.0, max_iter=30), random_state=0
+    ),
 ]
 try:  # the network runs the same checks when torch and skorch are there
     from sklearn_elr import ELRPlusClassifier, NoisyLabelClassifier

@@ -11,10 +11,16 @@ pytest.importorskip("skorch")
 if not torch.distributed.is_available():  # pragma: no cover
     pytest.skip("this torch has no torch.distributed", allow_module_level=True)
 
+from sklearn.base import clone  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
-from sklearn_elr import ELRPlusClassifier, NoisyLabelClassifier, make_symmetric_noise  # noqa: E402
+from sklearn_elr import (  # noqa: E402
+    ELRPlusClassifier,
+    LinearELRClassifier,
+    NoisyLabelClassifier,
+    make_symmetric_noise,
+)
 from sklearn_elr.distributed import fit_distributed, fit_in_process_group  # noqa: E402
 
 EPOCHS, BETA = 12, 0.7
@@ -59,12 +65,37 @@ def test_an_uneven_tail_and_sample_weights_do_not_hang(digits):
     np.testing.assert_allclose(net.targets_.sum(axis=1), 1 - BETA**3, rtol=1e-5)
 
 
+def test_elr_plus_trains_both_networks_across_ranks(digits):
+    X, y, X_test, y_test = digits
+    net = ELRPlusClassifier(
+        lam=3.0, beta=BETA, max_epochs=4, module__hidden_sizes=(64,), random_state=0
+    )
+    ranks = fit_distributed(net, X, y, timeout=120)
+    assert ranks.targets_.shape == (2, len(y), 10)
+    np.testing.assert_allclose(ranks.targets_.sum(axis=2), 1 - BETA**4, rtol=1e-5)
+    assert [type(m).__name__ for m in (ranks.module_, ranks.module2_)] == ["MLP", "MLP"]
+    assert ranks.score(X_test, y_test) > 0.8
+
+
+def test_lam_auto_chooses_the_same_on_every_rank(digits):
+    X, y, X_test, y_test = digits
+    net = NoisyLabelClassifier(max_epochs=8, module__hidden_sizes=(64,), random_state=0)
+    ranks = fit_distributed(net, X, y, timeout=120)  # raises if the ranks disagree
+    assert ranks.lam_ in (0.0, 3.0) and 1 <= ranks.n_epochs_ <= 8
+    # Rows the chosen candidate trained on were updated once per epoch up to
+    # its kept epoch; the held-out rows never.
+    mass = ranks.targets_.sum(axis=1)
+    trained = mass > 0
+    np.testing.assert_allclose(mass[trained], 1 - BETA**ranks.n_epochs_, rtol=1e-5)
+    assert 0.6 < trained.mean() < 0.9  # 25 % held out at this size
+    single = clone(net).fit(X, y)
+    assert abs(ranks.score(X_test, y_test) - single.score(X_test, y_test)) < 0.05
+
+
 def test_what_a_distributed_fit_cannot_do_is_refused_before_it_starts(digits):
     X, y, _, _ = digits
-    with pytest.raises(ValueError, match="float lam"):
-        fit_distributed(NoisyLabelClassifier(), X, y)
-    with pytest.raises(TypeError, match="NoisyLabelClassifier"):
-        fit_distributed(ELRPlusClassifier(lam=3.0), X, y)
+    with pytest.raises(TypeError, match="NoisyLabelClassifier and ELRPlusClassifier"):
+        fit_distributed(LinearELRClassifier(), X, y)
     with pytest.raises(ValueError, match="backend"):
         fit_distributed(_net(), X, y, backend="mpi")
     with pytest.raises(RuntimeError, match="process group"):

@@ -1,0 +1,312 @@
+# SPDX-License-Identifier: BSD-3-Clause
+""":class:`ELRCleanLearning`: ELR's label issues, then the user's own classifier.
+
+The cleanlab workflow (``CleanLearning``) with the library's label issues:
+an ELR cleaner judges every label from its targets, the user's estimator is
+fitted on the cleaned data, and a paired comparison on held-out noisy labels
+keeps plain training where cleaning would hurt.
+"""
+
+import importlib.util
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, has_fit_parameter
+
+from ._doc_links import DocLinkMixin
+from ._selection import choose_paired
+from ._validation import check_sample_weight, labels_as_numpy, restored_on_failure
+from .diagnostics import keeps_elr_targets
+from .label_issues import find_label_issues
+from .meta import _estimator_has
+
+__all__ = ["ELRCleanLearning"]
+
+MODES = ("drop", "relabel", "weight")
+
+#: The guard holds out this share of the rows (at most ``_GUARD_MAX`` rows).
+_GUARD_SHARE, _GUARD_MAX = 0.25, 2_000
+
+
+def _default_cleaner(random_state):
+    """The library's robust default network, or the linear model without torch."""
+    if all(importlib.util.find_spec(name) for name in ("torch", "skorch")):
+        from .neural import NoisyLabelClassifier
+
+        return NoisyLabelClassifier(random_state=random_state)
+    from .linear import LinearELRClassifier
+
+    return LinearELRClassifier(random_state=random_state)
+
+
+class ELRCleanLearning(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+    """Fit any classifier on labels cleaned with ELR's label issues.
+
+    ``fit`` fits ``cleaner`` (an ELR estimator) on ``X, y`` and reads its
+    label issues (:func:`~sklearn_elr.find_label_issues`), then fits a clone
+    of ``estimator`` on the cleaned data: the flagged rows dropped
+    (``mode="drop"``), relabelled with the targets' most likely class
+    (``"relabel"``), or every row weighted by its label quality
+    (``"weight"``). With ``guard=True`` (default) a stratified hold-out of
+    the rows decides first whether cleaning helps: ``estimator`` is fitted
+    plain and cleaned on the other rows, and the cleaned fit is kept unless
+    the plain one wins the paired comparison on the held-out (noisy) labels
+    by one standard deviation (McNemar's, as ``lam="auto"`` chooses λ). The
+    final estimator is then fitted on all rows.
+
+    ``predict``, ``predict_proba``, ``decision_function`` and ``score``
+    delegate to it. Grid search reaches both parts (``estimator__*``,
+    ``cleaner__*``).
+
+    Read more in the :ref:`User Guide <clean_learning>`.
+
+    Parameters
+    ----------
+    estimator : classifier
+        Your model, fitted (as a clone) on the cleaned data.
+    cleaner : ELR classifier, default=None
+        Judges the labels: :class:`~sklearn_elr.NoisyLabelClassifier` (its
+        robust defaults) when torch is installed, else
+        :class:`~sklearn_elr.LinearELRClassifier`; or a pipeline ending in one.
+    mode : {"drop", "relabel", "weight"}, default="drop"
+        What cleaning does to a flagged row: removed; given the targets'
+        class; every row weighted by its label quality (``estimator`` must
+        take ``sample_weight``).
+    guard : bool, default=True
+        Keep plain training when the held-out comparison says cleaning hurts.
+        Costs two fits of ``estimator`` on 75-90 % of the rows.
+    cv : None, int or cross-validation generator, default=None
+        None: the cleaner's in-sample ELR targets (one fit). Otherwise the
+        cleaner's out-of-sample probabilities on these folds.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the guard's hold-out and the default cleaner.
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        The fitted clone of ``estimator``.
+    cleaner_ : classifier or None
+        The fitted cleaner (None with ``cv``: its clones were fitted per fold).
+    label_issues_ : pandas.DataFrame
+        The cleaner's verdict on every row, as :func:`find_label_issues` returns it.
+    cleaned_ : bool
+        Whether ``estimator_`` was fitted on the cleaned data (False when the
+        guard kept plain training).
+    guard_scores_ : dict
+        With ``guard``: held-out accuracy on the noisy labels of the plain and
+        the cleaned fit.
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+        When the estimator records it.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.ensemble import HistGradientBoostingClassifier
+    >>> from sklearn_elr import ELRCleanLearning, LinearELRClassifier, make_symmetric_noise
+    >>> X, y = load_iris(return_X_y=True)
+    >>> y_noisy, _ = make_symmetric_noise(y, 0.3, random_state=0)
+    >>> model = ELRCleanLearning(
+    ...     HistGradientBoostingClassifier(max_iter=20), cleaner=LinearELRClassifier(), random_state=0
+    ... ).fit(X, y_noisy)
+    >>> model.predict(X[:2]).shape
+    (2,)
+    """
+
+    def __init__(
+        self, estimator, *, cleaner=None, mode="drop", guard=True, cv=None, random_state=None
+    ):
+        self.estimator = estimator
+        self.cleaner = cleaner
+        self.mode = mode
+        self.guard = guard
+        self.cv = cv
+        self.random_state = random_state
+
+    def _check_params(self):
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}.")
+        if not isinstance(self.guard, (bool, np.bool_)):
+            raise ValueError(f"guard must be True or False, got {self.guard!r}.")
+        if self.cleaner is not None and not keeps_elr_targets(self.cleaner):
+            raise ValueError(
+                "cleaner must be an ELR estimator (LinearELRClassifier, "
+                "NoisyLabelClassifier with loss='elr', ELRPlusClassifier) or a pipeline "
+                f"ending in one, got {type(self.cleaner).__name__}."
+            )
+        if self.mode == "weight" and not has_fit_parameter(self.estimator, "sample_weight"):
+            raise ValueError(
+                f"mode='weight' needs an estimator whose fit takes sample_weight; "
+                f"{type(self.estimator).__name__}.fit does not. Use mode='drop' or 'relabel'."
+            )
+
+    def fit(self, X, y, sample_weight=None):
+        """Judge the labels with the cleaner, then fit the estimator on the cleaned data.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            The given (possibly noisy) labels; not modified.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows, for the cleaner and the estimator (which must
+            then take ``sample_weight``).
+
+        Returns
+        -------
+        self : ELRCleanLearning
+        """
+        with restored_on_failure(self):
+            self._check_params()
+            # Array-likes without a length (objects with __array__ only)
+            # become arrays; DataFrames stay frames for the user's estimator.
+            X = X if hasattr(X, "shape") or hasattr(X, "__len__") else np.asarray(X)
+            X = X.tocsr() if sp.issparse(X) else X  # rows are indexed: CSR, not COO
+            y = y if hasattr(y, "__len__") else np.asarray(y)
+            if sample_weight is not None and not hasattr(sample_weight, "__len__"):
+                sample_weight = np.asarray(sample_weight)
+            given = column_or_1d(labels_as_numpy(y), warn=True)
+            check_classification_targets(given)
+            n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
+            if len(given) != n_samples:
+                raise ValueError(
+                    f"X and y have inconsistent numbers of samples: {n_samples} and {len(given)}."
+                )
+            weight = None
+            if sample_weight is not None:
+                weight = check_sample_weight(sample_weight, n_samples)
+                if not has_fit_parameter(self.estimator, "sample_weight"):
+                    raise ValueError(
+                        f"sample_weight was given, but {type(self.estimator).__name__}.fit "
+                        "does not take it."
+                    )
+            rng = check_random_state(self.random_state)
+            cleaner = self.cleaner
+            if cleaner is None:
+                cleaner = _default_cleaner(rng.randint(np.iinfo(np.int32).max))
+            cleaner_params = {} if weight is None else {"sample_weight": weight}
+            if self.cv is None:
+                self.cleaner_ = clone(cleaner).fit(X, given, **cleaner_params)
+                issues = find_label_issues(self.cleaner_, X, given, cv="prefit")
+            else:
+                self.cleaner_ = None
+                issues = find_label_issues(cleaner, X, given, cv=self.cv, **cleaner_params)
+            self.label_issues_ = issues
+            rows = np.arange(n_samples)
+            self.cleaned_ = True
+            self.__dict__.pop("guard_scores_", None)
+            if self.guard:
+                self.cleaned_ = self._guard(X, given, weight, issues, rows, rng)
+            fit_rows, fit_y, fit_w = self._cleaned(given, weight, issues, rows)
+            if not self.cleaned_:
+                fit_rows, fit_y, fit_w = rows, given, weight
+            self.estimator_ = self._fit_estimator(X, fit_rows, fit_y, fit_w)
+            self.classes_ = self.estimator_.classes_
+            for name in ("n_features_in_", "feature_names_in_"):
+                self.__dict__.pop(name, None)
+                if hasattr(self.estimator_, name):
+                    setattr(self, name, getattr(self.estimator_, name))
+        return self
+
+    def _cleaned(self, given, weight, issues, rows):
+        """``(rows, labels, weights)`` of the cleaned data, restricted to ``rows``."""
+        flagged = issues["is_label_issue"].to_numpy()[rows].copy()
+        labels = given[rows]
+        w = None if weight is None else weight[rows]
+        if self.mode in ("drop", "relabel"):
+            # A class the cleaning would erase keeps its given labels: the
+            # estimator must still know every class (as cleanlab keeps a
+            # minimum of examples per class).
+            kept = labels[~flagged]
+            if self.mode == "relabel":
+                kept = np.concatenate([kept, issues["predicted_label"].to_numpy()[rows][flagged]])
+            flagged &= np.isin(labels, kept)
+        if self.mode == "drop":
+            keep = ~flagged
+            return rows[keep], labels[keep], None if w is None else w[keep]
+        if self.mode == "relabel":
+            labels = np.where(flagged, issues["predicted_label"].to_numpy()[rows], labels)
+            return rows, labels, w
+        quality = np.nan_to_num(issues["label_quality"].to_numpy()[rows], nan=1.0)
+        return rows, labels, quality if w is None else quality * w
+
+    def _fit_estimator(self, X, rows, labels, weight):
+        params = {} if weight is None else {"sample_weight": weight}
+        return clone(self.estimator).fit(_safe_indexing(X, rows), labels, **params)
+
+    def _guard(self, X, given, weight, issues, rows, rng):
+        """Whether the cleaned fit beats the plain one on held-out noisy labels."""
+        n = len(given)
+        n_held = int(min(_GUARD_SHARE * n, _GUARD_MAX))
+        if np.bincount(np.unique(given, return_inverse=True)[1]).min() < 2 or n_held < 8:
+            return True  # too small to compare: trust the cleaner
+        split = StratifiedShuffleSplit(1, test_size=n_held, random_state=rng.randint(2**31 - 1))
+        train, held_out = next(split.split(np.zeros(n), given))
+        plain = self._fit_estimator(
+            X, train, given[train], None if weight is None else weight[train]
+        )
+        cleaned = self._fit_estimator(X, *self._cleaned(given, weight, issues, train))
+        X_held, y_held = _safe_indexing(X, held_out), given[held_out]
+        correct = [plain.predict(X_held) == y_held, cleaned.predict(X_held) == y_held]
+        self.guard_scores_ = {
+            "plain": float(correct[0].mean()),
+            "cleaned": float(correct[1].mean()),
+        }
+        return choose_paired(correct) == 1
+
+    @available_if(_estimator_has("predict"))
+    def predict(self, X):
+        """Predict with the fitted estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict(X)
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities from the fitted estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict_proba(X)
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X):
+        """Decision function of the fitted estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        return self.estimator_.decision_function(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = self.estimator.__sklearn_tags__()
+        tags.input_tags.sparse = inner.input_tags.sparse
+        tags.input_tags.allow_nan = False
+        return tags
