@@ -6,6 +6,7 @@ import os
 ORDER = [
     "plot_quickstart.py",
     "plot_label_issues.py",
+    "plot_keep_your_model.py",
     "plot_noise_in_cv.py",
     "plot_grid_search.py",
     "plot_when_elr_does_not_help.py",

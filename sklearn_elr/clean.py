@@ -80,9 +80,11 @@ class ELRCleanLearning(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, BaseEs
     guard : bool, default=True
         Keep plain training when the held-out comparison says cleaning hurts.
         Costs two fits of ``estimator`` on 75-90 % of the rows.
-    cv : None, int or cross-validation generator, default=None
-        None: the cleaner's in-sample ELR targets (one fit). Otherwise the
-        cleaner's out-of-sample probabilities on these folds.
+    cv : None, "prefit", int or cross-validation generator, default=None
+        None: the cleaner's in-sample ELR targets (one fit). ``"prefit"``:
+        ``cleaner`` is already fitted on these X and y (its targets are read,
+        it is not refitted or copied). Otherwise the cleaner's out-of-sample
+        probabilities on these folds.
     random_state : int, RandomState instance or None, default=None
         Seeds the guard's hold-out and the default cleaner.
 
@@ -133,6 +135,8 @@ class ELRCleanLearning(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, BaseEs
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}.")
         if not isinstance(self.guard, (bool, np.bool_)):
             raise ValueError(f"guard must be True or False, got {self.guard!r}.")
+        if isinstance(self.cv, str) and self.cv == "prefit" and self.cleaner is None:
+            raise ValueError("cv='prefit' needs a fitted cleaner.")
         if self.cleaner is not None and not keeps_elr_targets(self.cleaner):
             raise ValueError(
                 "cleaner must be an ELR estimator (LinearELRClassifier, "
@@ -190,7 +194,10 @@ class ELRCleanLearning(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, BaseEs
             if cleaner is None:
                 cleaner = _default_cleaner(rng.randint(np.iinfo(np.int32).max))
             cleaner_params = {} if weight is None else {"sample_weight": weight}
-            if self.cv is None:
+            if isinstance(self.cv, str) and self.cv == "prefit":  # a cleaner fitted on X, y
+                self.cleaner_ = cleaner
+                issues = find_label_issues(cleaner, X, given, cv="prefit")
+            elif self.cv is None:
                 self.cleaner_ = clone(cleaner).fit(X, given, **cleaner_params)
                 issues = find_label_issues(self.cleaner_, X, given, cv="prefit")
             else:

@@ -48,7 +48,8 @@ class Spy(ClassifierMixin, BaseEstimator):
 
 
 def _model(**params):
-    return ELRCleanLearning(Spy(), cleaner=CLEANER, guard=False, random_state=0, **params)
+    params = {"cleaner": CLEANER, "guard": False, "random_state": 0, **params}
+    return ELRCleanLearning(Spy(), **params)
 
 
 def test_each_mode_cleans_what_the_cleaner_flags(wine):
@@ -166,3 +167,17 @@ def test_bad_settings_are_refused_by_name(wine, params, fit_kwargs, error, words
     params = {"estimator": LogisticRegression(), "cleaner": CLEANER, **params}
     with pytest.raises(error, match=words):
         ELRCleanLearning(**params).fit(X, y, **fit_kwargs)
+
+
+def test_a_prefit_cleaner_is_used_as_it_is(wine):
+    X, y = wine
+    y_noisy, _ = make_symmetric_noise(y, 0.3, random_state=0)
+    cleaner = clone(CLEANER).fit(X, y_noisy)
+    coef = cleaner.coef_.copy()
+    prefit = _model(cleaner=cleaner, cv="prefit").fit(X, y_noisy)
+    fresh = _model().fit(X, y_noisy)
+    assert prefit.cleaner_ is cleaner
+    assert_array_equal(cleaner.coef_, coef)
+    pd.testing.assert_frame_equal(prefit.label_issues_, fresh.label_issues_)
+    with pytest.raises(ValueError, match="fitted cleaner"):
+        ELRCleanLearning(LogisticRegression(), cv="prefit").fit(X, y_noisy)
