@@ -62,6 +62,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_gpu.py
 	$(BIN)/python benchmarks/bench_scale.py
 	$(BIN)/python benchmarks/bench_distributed.py
+	$(BIN)/python benchmarks/bench_clean.py
 
 clean:
 	rm -rf $(VENV) $(NOTORCH) build *.egg-info docs/_build docs/generated docs/auto_examples
