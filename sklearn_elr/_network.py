@@ -701,7 +701,15 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         if generator is None:
             generator = getattr(self, "data_generator_", None) if training else None
             generator = torch.Generator() if generator is None else generator
-        if device_batches_fit(dataset, kwargs, self.device, self.data_on_device):
+        on_device = device_batches_fit(dataset, kwargs, self.device, self.data_on_device)
+        if training and self._distributed() and not on_device:
+            # A DataLoader cannot give every rank the same number of batches.
+            raise ValueError(
+                "A distributed fit draws its batches on the device: drop the "
+                "iterator_train__* settings that need a DataLoader (workers, pinned "
+                "memory, a sampler or collate function)."
+            )
+        if on_device:
             return DeviceBatches(
                 dataset, batch_size, generator, self.device,
                 shuffle=kwargs.get("shuffle", False), drop_last=kwargs.get("drop_last", False),

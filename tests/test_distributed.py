@@ -100,3 +100,22 @@ def test_what_a_distributed_fit_cannot_do_is_refused_before_it_starts(digits):
         fit_distributed(_net(), X, y, backend="mpi")
     with pytest.raises(RuntimeError, match="process group"):
         fit_in_process_group(_net(), X, y)
+
+
+def test_a_dataloader_setting_is_refused_in_a_distributed_fit(digits):
+    # One rank in this process: what fit_in_process_group sees under torchrun.
+    import torch.distributed as dist
+
+    from sklearn_elr.distributed import _free_port
+
+    X, y, _, _ = digits
+    dist.init_process_group(
+        "gloo", init_method=f"tcp://127.0.0.1:{_free_port()}", rank=0, world_size=1
+    )
+    try:
+        with pytest.raises(ValueError, match="draws its batches on the device"):
+            fit_in_process_group(_net(max_epochs=1, iterator_train__num_workers=1), X, y)
+        fitted = fit_in_process_group(_net(max_epochs=2), X[:200], y[:200])
+        np.testing.assert_allclose(fitted.targets_.sum(axis=1), 1 - BETA**2, rtol=1e-5)
+    finally:
+        dist.destroy_process_group()
