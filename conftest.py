@@ -9,6 +9,7 @@ collected for their doctests, are left out.
 import importlib.util
 
 _TORCH_MODULES = [
+    "sklearn_elr/_distributed.py",
     "sklearn_elr/_elr_torch.py",
     "sklearn_elr/_network.py",
     "sklearn_elr/_torch_data.py",
