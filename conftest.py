@@ -14,6 +14,7 @@ _TORCH_MODULES = [
     "sklearn_elr/_network.py",
     "sklearn_elr/_torch_data.py",
     "sklearn_elr/callbacks.py",
+    "sklearn_elr/distributed.py",
     "sklearn_elr/elr_plus.py",
     "sklearn_elr/neural.py",
 ]
