@@ -207,18 +207,6 @@ class DaskEpochs:
         )
 
 
-def _scores(Xb, coef, intercept):
-    return Xb @ coef + intercept
-
-
-def logits(X, coef, intercept):
-    """``X @ coef + intercept`` chunk by chunk, as a Dask array."""
-    return X.map_blocks(
-        _scores, coef, intercept, dtype=np.result_type(X.dtype, coef.dtype),
-        chunks=(X.chunks[0], (coef.shape[1],)),
-    )  # fmt: skip
-
-
 def _quality_chunk(tb, yb):
     from .diagnostics import label_quality_from_targets
 

@@ -12,6 +12,8 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_scalar
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
 
 
 def check_lam_beta(lam, beta, name="lam"):
@@ -116,6 +118,22 @@ def check_magnitude(X):
             f"(column variances, curvature) and float64 overflows beyond "
             f"{MAX_ABS_VALUE:.0e}. Rescale X (e.g. StandardScaler, or other units)."
         )
+
+
+def given_labels(X, y):
+    """The given classification labels as a NumPy array, one per row of ``X``.
+
+    For the functions that take any estimator's data (``find_label_issues``,
+    ``ELRCleanLearning``): X may be an array, a sparse matrix or a DataFrame.
+    """
+    given = column_or_1d(labels_as_numpy(y), warn=True)
+    check_classification_targets(given)
+    n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
+    if len(given) != n_samples:
+        raise ValueError(
+            f"X and y have inconsistent numbers of samples: {n_samples} and {len(given)}."
+        )
+    return given
 
 
 def check_finite(value, name):

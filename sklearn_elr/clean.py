@@ -14,16 +14,14 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils import _safe_indexing, check_random_state
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d, has_fit_parameter
+from sklearn.utils.validation import has_fit_parameter
 
 from ._doc_links import DocLinkMixin
 from ._selection import choose_paired
-from ._validation import check_sample_weight, labels_as_numpy, restored_on_failure
+from ._validation import check_sample_weight, given_labels, restored_on_failure
 from .diagnostics import keeps_elr_targets
 from .label_issues import find_label_issues
-from .meta import _estimator_has
+from .meta import DelegatesToFittedEstimator
 
 __all__ = ["ELRCleanLearning"]
 
@@ -44,7 +42,9 @@ def _default_cleaner(random_state):
     return LinearELRClassifier(random_state=random_state)
 
 
-class ELRCleanLearning(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class ELRCleanLearning(
+    DocLinkMixin, DelegatesToFittedEstimator, MetaEstimatorMixin, ClassifierMixin, BaseEstimator
+):
     """Fit any classifier on labels cleaned with ELR's label issues.
 
     ``fit`` fits ``cleaner`` (an ELR estimator) on ``X, y`` and reads its
@@ -58,8 +58,8 @@ class ELRCleanLearning(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, BaseEs
     by one standard deviation (McNemar's, as ``lam="auto"`` chooses λ). The
     final estimator is then fitted on all rows.
 
-    ``predict``, ``predict_proba``, ``decision_function`` and ``score``
-    delegate to it. Grid search reaches both parts (``estimator__*``,
+    ``predict``, ``predict_proba``, ``predict_log_proba``,
+    ``decision_function`` and ``score`` delegate to it. Grid search reaches both parts (``estimator__*``,
     ``cleaner__*``).
 
     Read more in the :ref:`User Guide <clean_learning>`.
@@ -176,13 +176,8 @@ class ELRCleanLearning(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, BaseEs
             y = y if hasattr(y, "__len__") else np.asarray(y)
             if sample_weight is not None and not hasattr(sample_weight, "__len__"):
                 sample_weight = np.asarray(sample_weight)
-            given = column_or_1d(labels_as_numpy(y), warn=True)
-            check_classification_targets(given)
-            n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
-            if len(given) != n_samples:
-                raise ValueError(
-                    f"X and y have inconsistent numbers of samples: {n_samples} and {len(given)}."
-                )
+            given = given_labels(X, y)
+            n_samples = len(given)
             weight = None
             if sample_weight is not None:
                 weight = check_sample_weight(sample_weight, n_samples)
@@ -267,51 +262,6 @@ class ELRCleanLearning(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, BaseEs
             "cleaned": float(correct[1].mean()),
         }
         return choose_paired(correct) == 1
-
-    @available_if(_estimator_has("predict"))
-    def predict(self, X):
-        """Predict with the fitted estimator.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict(X)
-
-    @available_if(_estimator_has("predict_proba"))
-    def predict_proba(self, X):
-        """Class probabilities from the fitted estimator.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict_proba(X)
-
-    @available_if(_estimator_has("decision_function"))
-    def decision_function(self, X):
-        """Decision function of the fitted estimator.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        return self.estimator_.decision_function(X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

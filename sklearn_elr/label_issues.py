@@ -6,10 +6,9 @@ from sklearn.base import clone
 from sklearn.model_selection import cross_val_predict
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import _safe_indexing
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_is_fitted
 
-from ._validation import labels_as_numpy
+from ._validation import given_labels
 from .diagnostics import (
     final_step,
     keeps_elr_targets,
@@ -123,13 +122,7 @@ def find_label_issues(estimator, X, y, *, cv="auto", **fit_params):
     """
     import pandas as pd  # the result is a DataFrame; pandas is a dependency
 
-    given = column_or_1d(labels_as_numpy(y), warn=True)
-    check_classification_targets(given)
-    n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
-    if len(given) != n_samples:
-        raise ValueError(
-            f"X and y have inconsistent numbers of samples: {n_samples} and {len(given)}."
-        )
+    given = given_labels(X, y)
     resamples = resampling_steps(estimator)
     in_sample = cv is None or _is(cv, "prefit") or (
         _is(cv, "auto") and keeps_elr_targets(estimator) and not resamples

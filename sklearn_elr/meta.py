@@ -30,7 +30,75 @@ def _estimator_has(attr):
     return check
 
 
-class WithLabelNoise(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class DelegatesToFittedEstimator:
+    """``predict``, ``predict_proba``, ``predict_log_proba`` and
+    ``decision_function`` of a meta-estimator: those of its fitted
+    ``estimator_``, present when ``estimator`` has them."""
+
+    @available_if(_estimator_has("predict"))
+    def predict(self, X):
+        """Predict with the fitted estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict(X)
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities from the fitted estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict_proba(X)
+
+    @available_if(_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """Log class probabilities from the fitted estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict_log_proba(X)
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X):
+        """Decision function of the fitted estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        return self.estimator_.decision_function(X)
+
+
+class WithLabelNoise(
+    DocLinkMixin, DelegatesToFittedEstimator, MetaEstimatorMixin, ClassifierMixin, BaseEstimator
+):
     """Fit a classifier on labels corrupted by a noise simulator.
 
     ``fit`` corrupts the training labels with a clone of ``noise`` and fits a
@@ -135,51 +203,6 @@ class WithLabelNoise(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, BaseEsti
             )
         return getattr(final, name)
 
-    @available_if(_estimator_has("predict"))
-    def predict(self, X):
-        """Predict with the fitted estimator.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict(X)
-
-    @available_if(_estimator_has("predict_proba"))
-    def predict_proba(self, X):
-        """Class probabilities from the fitted estimator.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict_proba(X)
-
-    @available_if(_estimator_has("predict_log_proba"))
-    def predict_log_proba(self, X):
-        """Log class probabilities from the fitted estimator.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict_log_proba(X)
-
     def score(self, X, y, **score_params):
         """Score of the fitted estimator on the labels given (never corrupted).
 
@@ -212,21 +235,6 @@ class WithLabelNoise(DocLinkMixin, MetaEstimatorMixin, ClassifierMixin, BaseEsti
             .add(caller="fit", callee="fit")
             .add(caller="score", callee="score"),
         )
-
-    @available_if(_estimator_has("decision_function"))
-    def decision_function(self, X):
-        """Decision function of the fitted estimator.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        return self.estimator_.decision_function(X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -29,3 +29,13 @@ def noisy_digits(digits):
     chosen = rng.rand(len(y)) < 0.4
     y_noisy[chosen] = rng.randint(0, 10, chosen.sum())
     return X, y, y_noisy, y_noisy != y
+
+
+@pytest.fixture(scope="session")
+def small_noisy_digits(digits):
+    """The first 500 standardised digits, 30 % symmetric noise: the Dask tests' problem."""
+    from sklearn_elr import make_symmetric_noise
+
+    X, y = digits
+    y_noisy, _ = make_symmetric_noise(y[:500], 0.3, random_state=0)
+    return X[:500], y_noisy

@@ -3,15 +3,13 @@
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
-from sklearn.preprocessing import StandardScaler
 
 distributed = pytest.importorskip("distributed")
 
 from joblib import parallel_config  # noqa: E402
 
-from sklearn_elr import LinearELRClassifier, make_symmetric_noise  # noqa: E402
+from sklearn_elr import LinearELRClassifier  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +26,8 @@ def client():
 
 
 @pytest.fixture(scope="module")
-def data():
-    X, y = load_digits(return_X_y=True)
-    X = StandardScaler().fit_transform(X)[:500]
-    y_noisy, _ = make_symmetric_noise(y[:500], 0.3, random_state=0)
-    return X, y_noisy
+def data(small_noisy_digits):
+    return small_noisy_digits
 
 
 def test_linear_grid_search_on_dask_matches_the_local_one(client, data):

@@ -8,20 +8,15 @@ loopback ``LocalCluster`` to show the same fit on workers.
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.datasets import load_digits
-from sklearn.preprocessing import StandardScaler
 
-from sklearn_elr import LinearELRClassifier, make_symmetric_noise
+from sklearn_elr import LinearELRClassifier
 
 da = pytest.importorskip("dask.array")
 
 
 @pytest.fixture(scope="module")
-def data():
-    X, y = load_digits(return_X_y=True)
-    X = StandardScaler().fit_transform(X)[:500]
-    y_noisy, _ = make_symmetric_noise(y[:500], 0.3, random_state=0)
-    return X, y_noisy
+def data(small_noisy_digits):
+    return small_noisy_digits
 
 
 def _same_fit(a, b, atol=1e-8):
