@@ -324,6 +324,9 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
                     "Refit with warm_start=False for other data."
                 )
             rng = check_random_state(self.random_state)
+            # A selection candidate (see _candidate) may be the plain one; its
+            # label quality (and warnings about it) is left to the fit that chooses.
+            candidate = self.__dict__.pop("_candidate_of_auto_", None)
             for name in ("cv_scores_", "n_epochs_"):
                 self.__dict__.pop(name, None)  # from an earlier auto fit
             auto = self._keeps_elr_targets() and is_auto(self.lam) and len(lams) > 1
@@ -340,8 +343,12 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
                     fit_params = {**fit_params, "epochs": epochs}
                 else:
                     self.lam_ = float(lams[0])
+                if not warm:  # lam="auto" trains λ=0 as plain training
+                    plain = candidate["plain"] if candidate else is_auto(self.lam) and self.lam_ == 0
+                    self._train_plain(plain)
                 self._fit_one(data, y_encoded, rng, **fit_params)
-            self._record_label_quality(data, y_encoded)
+            if candidate is None:  # a candidate's are read by the fit that keeps it
+                self._record_label_quality(data, y_encoded)
         return self
 
     def _n_threads(self):
@@ -361,6 +368,13 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
 
     def _start_training(self):
         """Subclasses reset their per-fit training state here."""
+
+    def _train_plain(self, plain):
+        """``lam="auto"``: whether this fit trains the λ=0 candidate.
+
+        That candidate is plain training; for NoisyLabelClassifier it is
+        ``lam=0`` itself, ELRPlusClassifier makes it one plain network.
+        """
 
     def _torch_randomness(self, seed):
         """Where torch's randomness comes from during a fit.
@@ -405,6 +419,7 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         )  # fmt: skip
         if self._distributed():  # a rank's candidate is a rank of the same fit
             net._rank_world = self._rank_world
+        net._candidate_of_auto_ = {"plain": lam == 0}
         return net
 
     def _fit_candidates(self, data, y_encoded, lams, rng, sample_weight=None, **fit_params):
@@ -426,6 +441,7 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
             split = holdout_split(y_encoded, rng)
             if split is None:  # too few rows to hold any out: ELR, untested
                 self.lam_ = float(lams[-1])
+                self._train_plain(self.lam_ == 0)
                 return self._fit_one(data, y_encoded, rng, **fit_params)
             train_split, n_held_out = FixedSplit(*split), len(split[1])
         else:
@@ -514,7 +530,9 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
 
     def _adopt(self, net):
         """Take the fitted state of a candidate clone (not its parameters)."""
-        params = set(self.get_params(deep=False))
+        # The candidate's own parameters (callbacks__print_log=None) stay
+        # behind: taken over, a refit's clone would pass them on.
+        params = set(self.get_params(deep=False)) | set(net.get_params(deep=False))
         for key, value in net.__dict__.items():
             if key not in params and key != "device" and not key.startswith("_params_"):
                 self.__dict__[key] = value

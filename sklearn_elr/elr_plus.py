@@ -153,24 +153,43 @@ class ELRPlusClassifier(NetworkBase):
 
     # -- components ---------------------------------------------------------
 
+    def _train_plain(self, plain):
+        # lam="auto"'s λ=0 candidate (and its refit) is a plain network: see
+        # the class docstring. A fitted state keeps the flag, so prediction
+        # and partial_fit use the networks this fit built.
+        self._plain_fit_ = bool(plain)
+
+    def _is_plain(self):
+        return self.__dict__.get("_plain_fit_", False)
+
+    def _n_live(self):
+        return 1 if self._is_plain() else self.n_networks
+
     def _live(self):
-        return [self.module_, self.module2_] if self.n_networks == 2 else [self.module_]
+        return [self.module_, self.module2_] if self._n_live() == 2 else [self.module_]
 
     def _averages(self):
-        return [self.ema_, self.ema2_] if self.n_networks == 2 else [self.ema_]
+        if self._is_plain():
+            return []
+        return [self.ema_, self.ema2_] if self._n_live() == 2 else [self.ema_]
 
     def initialize_module(self):
+        # A refit may build fewer networks than the last fit (the plain
+        # candidate, n_networks=1): skorch would keep training the old ones.
+        for name in ("module2_", "ema_", "ema2_"):
+            if name in self.__dict__:
+                delattr(self, name)  # skorch's __delattr__ unregisters it
         self.module_ = self._build_module(0)
-        if self.n_networks == 2:
+        if self._n_live() == 2:
             self.module2_ = self._build_module(1)  # its own seed: other weights
-        # The averages start as copies of the live networks.
-        self.ema_ = copy.deepcopy(self.module_).requires_grad_(False)
-        if self.n_networks == 2:
-            self.ema2_ = copy.deepcopy(self.module2_).requires_grad_(False)
+        if not self._is_plain():  # the averages start as copies of the live networks
+            self.ema_ = copy.deepcopy(self.module_).requires_grad_(False)
+            if self._n_live() == 2:
+                self.ema2_ = copy.deepcopy(self.module2_).requires_grad_(False)
         return self
 
     def initialize_criterion(self):
-        self.criterion_ = ELRPlusLoss(self.n_networks, self.n_train_samples_, len(self.classes_))
+        self.criterion_ = ELRPlusLoss(self._n_live(), self.n_train_samples_, len(self.classes_))
         return self
 
     def _set_training(self, training=True):
@@ -195,10 +214,13 @@ class ELRPlusClassifier(NetworkBase):
 
     def _start_training(self):
         self.global_step_ = 0
+        self._mix_generator_ = None
+        if self._is_plain():  # no mixup; batches drawn as NoisyLabelClassifier draws them
+            self.mix_rng_ = None
+            return
         # Mixup draws (coefficients, permutations) from their own seeded stream.
         seed = int(torch.randint(MAX_SEED, (1,), generator=self.data_generator_))
         self.mix_rng_ = np.random.RandomState(seed)
-        self._mix_generator = None
 
     def _permutation(self, n, device):
         """A random permutation of ``n`` drawn on ``device`` (no host copy).
@@ -206,15 +228,15 @@ class ELRPlusClassifier(NetworkBase):
         From a generator on the device seeded from ``mix_rng_`` at its first
         use in a fit (or after unpickling: generators stay out of pickles).
         """
-        generator = self.__dict__.get("_mix_generator")
+        generator = self.__dict__.get("_mix_generator_")
         if generator is None or generator.device != device:
             seed = int(self.mix_rng_.randint(MAX_SEED))
-            generator = self._mix_generator = torch.Generator(device=device).manual_seed(seed)
+            generator = self._mix_generator_ = torch.Generator(device=device).manual_seed(seed)
         return torch.randperm(n, generator=generator, device=device)
 
     def __getstate__(self):
         state = super().__getstate__()
-        state.pop("_mix_generator", None)
+        state.pop("_mix_generator_", None)
         return state
 
     def get_iterator(self, dataset, training=False):
@@ -241,25 +263,34 @@ class ELRPlusClassifier(NetworkBase):
         lam = self.lam_ * sigmoid_rampup(
             self.global_step_ / self.batches_per_epoch_, self.lam_rampup
         )
-        averages = self._averages()
+        averages, plain = self._averages(), self._is_plain()
         losses, first_logits = [], None
         for k, net in enumerate(self._live()):
-            teacher = averages[(k + 1) % len(averages)]  # the other network's EMA
-            with torch.no_grad():
-                p_teacher = F.softmax(teacher(X, **fit_params), dim=1)
+            if plain:  # cross-entropy; targets from the network's own predictions
+                logits = net(X, **fit_params)
+                p_teacher = F.softmax(logits.detach(), dim=1)
+            else:
+                teacher = averages[(k + 1) % len(averages)]  # the other network's EMA
+                with torch.no_grad():
+                    p_teacher = F.softmax(teacher(X, **fit_params), dim=1)
             batch_targets = update_targets_(
                 self.criterion_.targets[k], index, p_teacher, float(self.beta)
             )
-            x_in, labels, mixed_targets, mixed_weight = self._mix(X, onehot, batch_targets, weight)
-            logits = net(x_in, **fit_params)
+            if not plain:
+                x_in, onehot_in, batch_targets, weight_in = self._mix(
+                    X, onehot, batch_targets, weight
+                )
+                logits = net(x_in, **fit_params)
+            else:
+                onehot_in, weight_in = onehot, weight
             losses.append(
                 elr_plus_loss(
                     logits,
-                    labels,
-                    mixed_targets.to(logits.dtype),
+                    onehot_in,
+                    batch_targets.to(logits.dtype),
                     lam,
-                    weight=mixed_weight,
-                    reweight_labels=self.reweight_labels,
+                    weight=weight_in,
+                    reweight_labels=self.reweight_labels and not plain,
                 )  # fmt: skip
             )
             first_logits = logits.detach() if first_logits is None else first_logits

@@ -167,3 +167,51 @@ def test_reweight_labels_option_trains_and_changes_the_loss(data):
     b = ELRPlusClassifier(**SMALL, reweight_labels=True).fit(X, y)
     assert b.score(X, y) > 0.7
     assert not np.allclose(a.predict_proba(X), b.predict_proba(X))
+
+
+def test_auto_lam_compares_elr_plus_with_the_plain_network_of_noisy_label_classifier(data):
+    # lam="auto"'s λ=0 candidate is plain training: the same network, batches
+    # and held-out scores as NoisyLabelClassifier's λ=0 candidate (one
+    # network, cross-entropy, no mixup), at a third of an ELR+ candidate's cost.
+    from sklearn_elr import NoisyLabelClassifier
+
+    X, y = data
+    params = {**SMALL, "lam": "auto"}
+    for cv in ("auto", 2):
+        plus = ELRPlusClassifier(**params, cv=cv).fit(X, y)
+        plain = NoisyLabelClassifier(**params, cv=cv).fit(X, y)
+        assert_array_equal(plus.cv_scores_[:, 0], plain.cv_scores_[:, 0])
+        assert not np.array_equal(plus.cv_scores_[:, 1], plain.cv_scores_[:, 1])
+
+
+def test_when_auto_keeps_the_plain_candidate_the_fit_is_that_one_network(data, monkeypatch):
+    import sklearn_elr._network as network
+
+    X, y = data
+    params = {**SMALL, "lam": "auto"}
+    elr_plus = ELRPlusClassifier(**params).fit(X, y)
+    monkeypatch.setattr(network, "choose_paired", lambda correct: 0)  # the plain one wins
+    net = ELRPlusClassifier(**params).fit(X, y)
+    assert net.lam_ == 0.0
+    assert net.targets_.shape == (1, len(X), 10)
+    assert not any(hasattr(net, name) for name in ("module2_", "ema_", "ema2_"))
+    x = torch.as_tensor(X, dtype=torch.float32)
+    with torch.no_grad():
+        net.module_.eval()
+        expected = torch.softmax(net.module_(x), 1).numpy()
+    assert_allclose(net.predict_proba(X), expected, rtol=1e-5, atol=1e-7)
+    restored = pickle.loads(pickle.dumps(net))
+    assert_array_equal(restored.predict(X), net.predict(X))
+    n_params = sum(p.numel() for p in net.module_.parameters())
+    net.partial_fit(X, y)  # continues the one network
+    assert sum(p.numel() for group in net.optimizer_.param_groups for p in group["params"]) == (
+        n_params
+    )
+    # A refit that keeps ELR+ builds its two networks and averages again,
+    # and trains only those: nothing of the plain fit is left behind.
+    monkeypatch.setattr(network, "choose_paired", lambda correct: len(correct) - 1)
+    net.fit(X, y)
+    assert net.lam_ == 3.0 and net.targets_.shape == (2, len(X), 10)
+    assert_allclose(net.predict_proba(X), elr_plus.predict_proba(X), rtol=1e-5, atol=1e-7)
+    trained = {id(p) for group in net.optimizer_.param_groups for p in group["params"]}
+    assert trained == {id(p) for m in (net.module_, net.module2_) for p in m.parameters()}
