@@ -68,6 +68,14 @@ class ELRPlusClassifier(NetworkBase):
         ELR strength λ; ``"auto"`` chooses it among ``lams`` on held-out
         noisy labels, as in :class:`~sklearn_elr.NoisyLabelClassifier`
         (each candidate trains once; the best is kept, without a refit).
+        There, the λ=0 candidate is **plain training**: one network,
+        cross-entropy, no mixup or averages — the very network, batches and
+        held-out scores of ``NoisyLabelClassifier``'s λ=0 candidate — so ELR+
+        is kept only where it beats plain training, and a default fit costs
+        one ELR+ fit plus one plain fit (on 75-90 % of the rows). When the
+        plain candidate wins, the fitted model is that one network
+        (``targets_`` of shape (1, n_samples, n_classes), no ``module2_``
+        or averages). A float ``lam``, 0 included, always trains ELR+.
     lams : sequence of float, default=(0.0, 3.0)
     cv : int, cross-validation generator, iterable or "auto", default="auto"
     beta : float, default=0.7
@@ -104,17 +112,19 @@ class ELRPlusClassifier(NetworkBase):
     ----------
     classes_ : ndarray of shape (n_classes,)
     targets_ : ndarray of shape (n_networks, n_samples, n_classes)
-        Final targets of each network, rows in the order of the training ``X``.
+        Final targets of each network, rows in the order of the training ``X``
+        (one network after the plain candidate of ``lam="auto"`` won).
     label_quality_, label_issues_ : ndarray of shape (n_samples,)
         As in :class:`~sklearn_elr.NoisyLabelClassifier`, from the mean of the
         networks' targets.
     module_, module2_ : torch modules
-        The live networks (``module2_`` with two networks). skorch's
+        The live networks (``module2_`` with two networks, not after the
+        plain candidate of ``lam="auto"`` won). skorch's
         ``save_params(f_params=...)`` saves ``module_``; add
         ``f_module2=``, ``f_ema=`` and ``f_ema2=`` for the others (the same
         keyword arguments work in ``Checkpoint``).
     ema_, ema2_ : torch modules
-        Their weight averages.
+        Their weight averages (none after the plain candidate won).
     n_features_in_ : int
     """
 
