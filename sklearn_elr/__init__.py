@@ -26,6 +26,7 @@ from .noise import (
 #: them runs no code. ``skops.io.load(path, trusted=SKOPS_TRUSTED_TYPES)``.
 #: The network estimators are saved weights-only (``save_params``).
 SKOPS_TRUSTED_TYPES = [
+    "sklearn_elr.clean.ELRCleanLearning",
     "sklearn_elr.linear.LinearELRClassifier",
     "sklearn_elr.meta.WithLabelNoise",
     "sklearn_elr.noise.InstanceDependentNoise",

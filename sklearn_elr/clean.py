@@ -10,11 +10,19 @@ keeps plain training where cleaning would hurt.
 import importlib.util
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils import _safe_indexing, check_random_state
-from sklearn.utils.validation import has_fit_parameter
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _raise_for_params,
+    _routing_enabled,
+    process_routing,
+)
+from sklearn.utils.validation import _check_method_params, has_fit_parameter
 
 from ._doc_links import DocLinkMixin
 from ._selection import choose_paired
@@ -151,7 +159,7 @@ class ELRCleanLearning(
                 f"{type(self.estimator).__name__}.fit does not. Use mode='drop' or 'relabel'."
             )
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, **fit_params):
         """Judge the labels with the cleaner, then fit the estimator on the cleaned data.
 
         Parameters
@@ -161,12 +169,20 @@ class ELRCleanLearning(
             The given (possibly noisy) labels; not modified.
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the rows, for the cleaner and the estimator (which must
-            then take ``sample_weight``).
+            then take ``sample_weight``). With metadata routing enabled
+            (``sklearn.set_config(enable_metadata_routing=True)``) each part
+            gets it only where it asks (``set_fit_request``); the default
+            cleaner always takes it.
+        **fit_params : dict
+            Other parameters of the estimator's and the cleaner's ``fit``,
+            with metadata routing only. Per-row ones follow the rows the
+            estimator is fitted on.
 
         Returns
         -------
         self : ELRCleanLearning
         """
+        _raise_for_params(fit_params, self, "fit")
         with restored_on_failure(self):
             self._check_params()
             # Array-likes without a length (objects with __array__ only)
@@ -178,19 +194,13 @@ class ELRCleanLearning(
                 sample_weight = np.asarray(sample_weight)
             given = given_labels(X, y)
             n_samples = len(given)
-            weight = None
-            if sample_weight is not None:
-                weight = check_sample_weight(sample_weight, n_samples)
-                if not has_fit_parameter(self.estimator, "sample_weight"):
-                    raise ValueError(
-                        f"sample_weight was given, but {type(self.estimator).__name__}.fit "
-                        "does not take it."
-                    )
+            weight, cleaner_params, estimator_params = self._route(
+                X, n_samples, sample_weight, fit_params
+            )
             rng = check_random_state(self.random_state)
             cleaner = self.cleaner
             if cleaner is None:
                 cleaner = _default_cleaner(rng.randint(np.iinfo(np.int32).max))
-            cleaner_params = {} if weight is None else {"sample_weight": weight}
             if isinstance(self.cv, str) and self.cv == "prefit":  # a cleaner fitted on X, y
                 self.cleaner_ = cleaner
                 issues = find_label_issues(cleaner, X, given, cv="prefit")
@@ -205,11 +215,11 @@ class ELRCleanLearning(
             self.cleaned_ = True
             self.__dict__.pop("guard_scores_", None)
             if self.guard:
-                self.cleaned_ = self._guard(X, given, weight, issues, rows, rng)
+                self.cleaned_ = self._guard(X, given, weight, estimator_params, issues, rng)
             fit_rows, fit_y, fit_w = self._cleaned(given, weight, issues, rows)
             if not self.cleaned_:
                 fit_rows, fit_y, fit_w = rows, given, weight
-            self.estimator_ = self._fit_estimator(X, fit_rows, fit_y, fit_w)
+            self.estimator_ = self._fit_estimator(X, fit_rows, fit_y, fit_w, estimator_params)
             self.classes_ = self.estimator_.classes_
             for name in ("n_features_in_", "feature_names_in_"):
                 self.__dict__.pop(name, None)
@@ -239,11 +249,78 @@ class ELRCleanLearning(
         quality = np.nan_to_num(issues["label_quality"].to_numpy()[rows], nan=1.0)
         return rows, labels, quality if w is None else quality * w
 
-    def _fit_estimator(self, X, rows, labels, weight):
-        params = {} if weight is None else {"sample_weight": weight}
+    def _route(self, X, n_samples, sample_weight, fit_params):
+        """``(estimator weights, cleaner fit params, other estimator fit params)``.
+
+        Without metadata routing, ``sample_weight`` goes to both (the
+        estimator must take it). With routing, each gets what it requested;
+        the default cleaner, which no one can ask, takes the weights.
+        """
+        if not _routing_enabled():
+            if sample_weight is None:
+                return None, {}, {}
+            weight = check_sample_weight(sample_weight, n_samples)
+            if not has_fit_parameter(self.estimator, "sample_weight"):
+                raise ValueError(
+                    f"sample_weight was given, but {type(self.estimator).__name__}.fit "
+                    "does not take it."
+                )
+            return weight, {"sample_weight": weight}, {}
+        if sample_weight is not None:
+            fit_params = {**fit_params, "sample_weight": sample_weight}
+        routed = process_routing(self, "fit", **fit_params)
+        estimator_params = dict(routed.estimator.fit)
+        weight = estimator_params.pop("sample_weight", None)
+        if weight is not None:
+            weight = check_sample_weight(weight, n_samples)
+        if self.cleaner is not None:
+            cleaner_params = dict(routed.cleaner.fit)
+        else:
+            cleaner_params = {} if sample_weight is None else {"sample_weight": sample_weight}
+        return weight, cleaner_params, estimator_params
+
+    def _fit_estimator(self, X, rows, labels, weight, params):
+        # Per-row routed parameters follow the rows (as BaggingClassifier's do).
+        params = _check_method_params(X, params, indices=rows)
+        if weight is not None:
+            params["sample_weight"] = weight
         return clone(self.estimator).fit(_safe_indexing(X, rows), labels, **params)
 
-    def _guard(self, X, given, weight, issues, rows, rng):
+    def get_metadata_routing(self):
+        """Metadata routing: ``fit`` parameters go to ``estimator`` and ``cleaner``.
+
+        Returns
+        -------
+        routing : MetadataRouter
+        """
+        router = MetadataRouter(owner=self).add(
+            estimator=self.estimator, method_mapping=MethodMapping().add(caller="fit", callee="fit")
+        )
+        if self.cleaner is not None:
+            router.add(
+                cleaner=self.cleaner, method_mapping=MethodMapping().add(caller="fit", callee="fit")
+            )
+        return router
+
+    # skops saves arrays, not DataFrames: label_issues_ travels as its columns.
+    def __getstate__(self):
+        state = super().__getstate__()
+        issues = state.pop("label_issues_", None)
+        if issues is not None:
+            index = None if isinstance(issues.index, pd.RangeIndex) else issues.index.to_numpy()
+            state["_label_issues_state"] = {
+                "columns": {name: issues[name].to_numpy() for name in issues.columns},
+                "index": index,
+            }
+        return state
+
+    def __setstate__(self, state):
+        saved = state.pop("_label_issues_state", None)
+        if saved is not None:
+            state["label_issues_"] = pd.DataFrame(saved["columns"], index=saved["index"])
+        super().__setstate__(state)
+
+    def _guard(self, X, given, weight, params, issues, rng):
         """Whether the cleaned fit beats the plain one on held-out noisy labels."""
         n = len(given)
         n_held = int(min(_GUARD_SHARE * n, _GUARD_MAX))
@@ -252,9 +329,9 @@ class ELRCleanLearning(
         split = StratifiedShuffleSplit(1, test_size=n_held, random_state=rng.randint(2**31 - 1))
         train, held_out = next(split.split(np.zeros(n), given))
         plain = self._fit_estimator(
-            X, train, given[train], None if weight is None else weight[train]
+            X, train, given[train], None if weight is None else weight[train], params
         )
-        cleaned = self._fit_estimator(X, *self._cleaned(given, weight, issues, train))
+        cleaned = self._fit_estimator(X, *self._cleaned(given, weight, issues, train), params)
         X_held, y_held = _safe_indexing(X, held_out), given[held_out]
         correct = [plain.predict(X_held) == y_held, cleaned.predict(X_held) == y_held]
         self.guard_scores_ = {

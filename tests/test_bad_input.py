@@ -20,6 +20,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 
 from sklearn_elr import (
+    ELRCleanLearning,
     InstanceDependentNoise,
     LinearELRClassifier,
     PairNoise,
@@ -460,6 +461,9 @@ def _fitted_objects():
         TransitionMatrixNoise(T3),
     ):
         yield noise.set_params(random_state=0).fit(X, Y)
+    yield ELRCleanLearning(
+        LogisticRegression(), cleaner=LinearELRClassifier(lam=1.0, max_iter=5), random_state=0
+    ).fit(X, Y)
 
 
 @pytest.mark.parametrize("obj", list(_fitted_objects()), ids=lambda o: type(o).__name__)
@@ -521,6 +525,8 @@ def test_skops_round_trips_trust_exactly_the_documented_types(tmp_path):
             assert_array_equal(restored.predict_proba(X), obj.predict_proba(X))
         else:
             assert_array_equal(restored.noise_mask_, obj.noise_mask_)
+        if isinstance(getattr(obj, "label_issues_", None), pd.DataFrame):  # saved as its columns
+            pd.testing.assert_frame_equal(restored.label_issues_, obj.label_issues_)
     assert needed == set(SKOPS_TRUSTED_TYPES)  # the list is exact: nothing unused
 
 

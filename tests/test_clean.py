@@ -10,6 +10,7 @@ from numpy.testing import assert_array_equal
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.datasets import load_wine
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.exceptions import UnsetMetadataPassedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.neighbors import KNeighborsClassifier
@@ -181,3 +182,48 @@ def test_a_prefit_cleaner_is_used_as_it_is(wine):
     pd.testing.assert_frame_equal(prefit.label_issues_, fresh.label_issues_)
     with pytest.raises(ValueError, match="fitted cleaner"):
         ELRCleanLearning(LogisticRegression(), cv="prefit").fit(X, y_noisy)
+
+
+class TaggedSpy(Spy):
+    """A Spy whose fit takes one more per-row parameter."""
+
+    def fit(self, X, y, sample_weight=None, tag=None):
+        self.tag_ = tag
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_metadata_routing_sends_each_part_what_it_requests(wine):
+    import sklearn
+
+    X, y = wine
+    y_noisy, _ = make_symmetric_noise(y, 0.3, random_state=0)
+    weight = np.linspace(0.5, 1.5, len(y))
+    tag = np.arange(len(y))
+    with sklearn.config_context(enable_metadata_routing=True):
+        asks = TaggedSpy().set_fit_request(sample_weight=True, tag=True)
+        model = ELRCleanLearning(
+            asks, cleaner=clone(CLEANER).set_fit_request(sample_weight=False),
+            mode="drop", guard=False, random_state=0,
+        ).fit(X, y_noisy, sample_weight=weight, tag=tag)  # fmt: skip
+        kept = tag[~model.label_issues_["is_label_issue"].to_numpy()]
+        # Per-row parameters follow the rows the estimator is fitted on.
+        assert_array_equal(model.estimator_.tag_, kept)
+        assert_array_equal(model.estimator_.sample_weight_, weight[kept])
+        # The cleaner did not ask for the weights: its label quality is the unweighted one.
+        unweighted = find_label_issues(CLEANER, X, y_noisy)
+        pd.testing.assert_frame_equal(model.label_issues_, unweighted)
+        # The estimator alone not asking: it gets none, the cleaner still can.
+        model = ELRCleanLearning(
+            Spy().set_fit_request(sample_weight=False),
+            cleaner=clone(CLEANER).set_fit_request(sample_weight=True),
+            guard=False, random_state=0,
+        ).fit(X, y_noisy, sample_weight=weight)  # fmt: skip
+        assert model.estimator_.sample_weight_ is None
+        weighted = find_label_issues(CLEANER, X, y_noisy, sample_weight=weight)
+        pd.testing.assert_frame_equal(model.label_issues_, weighted)
+        with pytest.raises(UnsetMetadataPassedError, match="sample_weight"):  # asked by no one
+            ELRCleanLearning(Spy(), cleaner=CLEANER, guard=False).fit(
+                X, y_noisy, sample_weight=weight
+            )
+    with pytest.raises(ValueError, match="tag"):  # other parameters need routing
+        _model().fit(X, y_noisy, tag=tag)
