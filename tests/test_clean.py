@@ -113,6 +113,32 @@ def test_the_guard_keeps_plain_training_when_cleaning_hurts(wine, monkeypatch):
     assert unguarded.cleaned_ and np.mean(unguarded.predict(X)[y == 0] == 0) < 0.1
 
 
+class CountingSpy(Spy):
+    """A Spy that also counts the rows of every fit of its clones."""
+
+    rows = []
+
+    def fit(self, X, y, sample_weight=None):
+        CountingSpy.rows.append(len(X))
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_on_a_large_table_the_guard_costs_half_a_fit(wine, monkeypatch):
+    # At most the larger of _GUARD_FIT_ROWS and a quarter of the rows per
+    # guard fit: scaled down to wine's 178 rows here.
+    X, y = wine
+    monkeypatch.setattr(clean_module, "_GUARD_FIT_ROWS", 30)
+    CountingSpy.rows = []
+    model = ELRCleanLearning(CountingSpy(), cleaner=CLEANER, random_state=0).fit(X, y)
+    n_held = int(0.25 * len(y))
+    assert CountingSpy.rows == [len(y) // 4, len(y) // 4, len(y)]  # relabel keeps every row
+    assert set(model.guard_scores_) == {"plain", "cleaned"}
+    monkeypatch.setattr(clean_module, "_GUARD_FIT_ROWS", 2_000)  # small tables: all but the held-out
+    CountingSpy.rows = []
+    ELRCleanLearning(CountingSpy(), cleaner=CLEANER, random_state=0).fit(X, y)
+    assert CountingSpy.rows == [len(y) - n_held, len(y) - n_held, len(y)]
+
+
 def test_a_class_the_cleaning_would_erase_is_kept(wine, monkeypatch):
     X, y = wine
 
