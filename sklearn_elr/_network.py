@@ -344,7 +344,9 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
                 else:
                     self.lam_ = float(lams[0])
                 if not warm:  # lam="auto" trains λ=0 as plain training
-                    plain = candidate["plain"] if candidate else is_auto(self.lam) and self.lam_ == 0
+                    plain = (
+                        candidate["plain"] if candidate else is_auto(self.lam) and self.lam_ == 0
+                    )
                     self._train_plain(plain)
                 self._fit_one(data, y_encoded, rng, **fit_params)
             if candidate is None:  # a candidate's are read by the fit that keeps it

@@ -133,7 +133,9 @@ def test_on_a_large_table_the_guard_costs_half_a_fit(wine, monkeypatch):
     n_held = int(0.25 * len(y))
     assert CountingSpy.rows == [len(y) // 4, len(y) // 4, len(y)]  # relabel keeps every row
     assert set(model.guard_scores_) == {"plain", "cleaned"}
-    monkeypatch.setattr(clean_module, "_GUARD_FIT_ROWS", 2_000)  # small tables: all but the held-out
+    monkeypatch.setattr(
+        clean_module, "_GUARD_FIT_ROWS", 2_000
+    )  # small tables: all but the held-out
     CountingSpy.rows = []
     ELRCleanLearning(CountingSpy(), cleaner=CLEANER, random_state=0).fit(X, y)
     assert CountingSpy.rows == [len(y) - n_held, len(y) - n_held, len(y)]
