@@ -163,10 +163,34 @@ def test_auto_lam_selects_with_the_same_rule(data):
 
 def test_reweight_labels_option_trains_and_changes_the_loss(data):
     X, y = data
-    a = ELRPlusClassifier(**SMALL).fit(X, y)
-    b = ELRPlusClassifier(**SMALL, reweight_labels=True).fit(X, y)
+    a = ELRPlusClassifier(**SMALL, mixup=True).fit(X, y)
+    b = ELRPlusClassifier(**SMALL, mixup=True, reweight_labels=True).fit(X, y)
     assert b.score(X, y) > 0.7
     assert not np.allclose(a.predict_proba(X), b.predict_proba(X))
+    # Without mixup it would change nothing: refused by name.
+    with pytest.raises(ValueError, match="reweight_labels=True changes nothing without mixup"):
+        ELRPlusClassifier(**SMALL, reweight_labels=True).fit(X, y)
+
+
+class Flatten(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(64, 10)
+
+    def forward(self, x):
+        return self.linear(x.flatten(1))
+
+
+def test_mixup_auto_mixes_images_not_tables(data):
+    X, y = data
+    params = {**SMALL, "max_epochs": 2}
+    tables = ELRPlusClassifier(**params).fit(X, y)
+    assert tables.mixup_ is False and tables.mix_rng_ is None
+    assert ELRPlusClassifier(**params, mixup=True).fit(X, y).mixup_ is True
+    del params["module__hidden_sizes"]
+    images = X.reshape(-1, 1, 8, 8).astype(np.float32)
+    assert ELRPlusClassifier(Flatten, **params).fit(images, y).mixup_ is True
+    assert ELRPlusClassifier(Flatten, **params, mixup=False).fit(images, y).mixup_ is False
 
 
 def test_auto_lam_compares_elr_plus_with_the_plain_network_of_noisy_label_classifier(data):
