@@ -124,7 +124,7 @@ def bench_reweight(seeds, device):
         off, on = (
             _accuracy(
                 lambda s, r=reweight: ELRPlusClassifier(
-                    lam=3.0, reweight_labels=r, random_state=s, device=device
+                    lam=3.0, reweight_labels=r, mixup=True, random_state=s, device=device
                 ),
                 splits,
             )

@@ -103,8 +103,7 @@ class ELRPlusClassifier(NetworkBase):
         tables (2-D ``X``). On the robustness suite's four tables mixup cost
         up to 22 points under pair and instance-dependent noise (wine, 40 %
         instance-dependent: 0.728 with it, 0.951 without, 3 seeds) and gained
-        at most 1.7 (``benchmarks/results/robustness_network.md``, user
-        guide). The choice is ``mixup_``.
+        at most 3.7 (user guide, ELR+ section). The choice is ``mixup_``.
     reweight_labels : bool, default=False
         Multiply the (mixed) one-hot labels by the (mixed) targets and
         renormalise, as the reference code does for CIFAR-100 only (paper,

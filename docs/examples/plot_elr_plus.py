@@ -5,6 +5,10 @@ ELR+: two networks, weight averaging and mixup
 :class:`~sklearn_elr.ELRPlusClassifier` against
 :class:`~sklearn_elr.NoisyLabelClassifier` on digits with 60 % symmetric
 noise, same MLP, epochs and λ. ELR+ costs about twice the time per epoch.
+Digits arrive here as a table (64 columns), so ELR+ trains without mixup
+(``mixup="auto"`` mixes images and signals only, as the paper did); pass the
+images as (n, 1, 8, 8) to a convolutional module, or ``mixup=True``, for the
+paper's full recipe.
 """
 
 # %%
