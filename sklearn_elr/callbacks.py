@@ -189,10 +189,23 @@ def default_callbacks():
         ("epoch_timer", EpochTimer()),
         ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
         ("valid_loss", PassthroughScoring(name="valid_loss")),
-        ("valid_acc", EpochScoring(_encoded_accuracy, name="valid_acc", lower_is_better=False)),
+        ("valid_acc", _ValidAccuracy(_encoded_accuracy, name="valid_acc", lower_is_better=False)),
         ("progress_bar", _VerboseProgressBar()),
         ("print_log", PrintLog()),
     ]
+
+
+class _ValidAccuracy(EpochScoring):
+    """skorch's ``EpochScoring`` of a plain function, called as it is.
+
+    skorch resolves the scoring through scikit-learn's ``check_scoring``
+    every epoch, whose parameter validation took an eighth of an epoch of a
+    small network (iris: 0.25 ms of 2 ms); for a function it returns the
+    function.
+    """
+
+    def _scoring(self, net, X_test, y_test):
+        return self.scoring_(net, X_test, y_test)
 
 
 def _encoded_accuracy(net, X, y):
