@@ -175,7 +175,8 @@ class ELRCleanLearning(
             then take ``sample_weight``). With metadata routing enabled
             (``sklearn.set_config(enable_metadata_routing=True)``) each part
             gets it only where it asks (``set_fit_request``); the default
-            cleaner always takes it.
+            cleaner, which cannot be asked, takes the weights your estimator
+            asked for.
         **fit_params : dict
             Other parameters of the estimator's and the cleaner's ``fit``,
             with metadata routing only. Per-row ones follow the rows the
@@ -198,7 +199,7 @@ class ELRCleanLearning(
             given = given_labels(X, y)
             n_samples = len(given)
             weight, cleaner_params, estimator_params = self._route(
-                X, n_samples, sample_weight, fit_params
+                n_samples, sample_weight, fit_params
             )
             rng = check_random_state(self.random_state)
             cleaner = self.cleaner
@@ -252,12 +253,13 @@ class ELRCleanLearning(
         quality = np.nan_to_num(issues["label_quality"].to_numpy()[rows], nan=1.0)
         return rows, labels, quality if w is None else quality * w
 
-    def _route(self, X, n_samples, sample_weight, fit_params):
+    def _route(self, n_samples, sample_weight, fit_params):
         """``(estimator weights, cleaner fit params, other estimator fit params)``.
 
         Without metadata routing, ``sample_weight`` goes to both (the
         estimator must take it). With routing, each gets what it requested;
-        the default cleaner, which no one can ask, takes the weights.
+        the default cleaner, which no one can ask, takes the weights (routing
+        refuses them unless the estimator asked for them).
         """
         if not _routing_enabled():
             if sample_weight is None:

@@ -249,6 +249,13 @@ def test_metadata_routing_sends_each_part_what_it_requests(wine):
         assert model.estimator_.sample_weight_ is None
         weighted = find_label_issues(CLEANER, X, y_noisy, sample_weight=weight)
         pd.testing.assert_frame_equal(model.label_issues_, weighted)
+        # The default cleaner cannot be asked: it takes the weights the estimator asked for.
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(clean_module, "_default_cleaner", lambda seed: clone(CLEANER))
+            model = ELRCleanLearning(
+                Spy().set_fit_request(sample_weight=True), guard=False, random_state=0
+            ).fit(X, y_noisy, sample_weight=weight)
+        pd.testing.assert_frame_equal(model.label_issues_, weighted)
         with pytest.raises(UnsetMetadataPassedError, match="sample_weight"):  # asked by no one
             ELRCleanLearning(Spy(), cleaner=CLEANER, guard=False).fit(
                 X, y_noisy, sample_weight=weight
