@@ -10,7 +10,6 @@ keeps plain training where cleaning would hurt.
 import importlib.util
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.model_selection import StratifiedShuffleSplit
@@ -309,9 +308,11 @@ class ELRCleanLearning(
 
     # skops saves arrays, not DataFrames: label_issues_ travels as its columns.
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: the estimator keeps its frame
         issues = state.pop("label_issues_", None)
         if issues is not None:
+            import pandas as pd  # loaded already: issues is a DataFrame
+
             index = None if isinstance(issues.index, pd.RangeIndex) else issues.index.to_numpy()
             state["_label_issues_state"] = {
                 "columns": {name: issues[name].to_numpy() for name in issues.columns},
@@ -322,6 +323,8 @@ class ELRCleanLearning(
     def __setstate__(self, state):
         saved = state.pop("_label_issues_state", None)
         if saved is not None:
+            import pandas as pd  # here, not at import: pandas is optional for NumPy input
+
             state["label_issues_"] = pd.DataFrame(saved["columns"], index=saved["index"])
         super().__setstate__(state)
 

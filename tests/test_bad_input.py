@@ -469,9 +469,12 @@ def _fitted_objects():
 @pytest.mark.parametrize("obj", list(_fitted_objects()), ids=lambda o: type(o).__name__)
 def test_pickle_and_joblib_round_trips_are_exact(obj, tmp_path):
     path = tmp_path / "model.joblib"
+    before = set(vars(obj))
     joblib.dump(obj, path)
     for restored in (pickle.loads(pickle.dumps(obj)), joblib.load(path)):
         assert type(restored) is type(obj)
+        assert set(vars(obj)) == before  # saving takes nothing from the estimator
+        assert set(vars(restored)) == before
         for key, value in vars(obj).items():
             if isinstance(value, np.ndarray):
                 assert_array_equal(vars(restored)[key], value)
