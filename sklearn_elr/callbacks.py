@@ -205,6 +205,8 @@ class _ValidAccuracy(EpochScoring):
     """
 
     def _scoring(self, net, X_test, y_test):
+        if not callable(self.scoring_):  # callbacks__valid_acc__scoring="f1" and the like
+            return super()._scoring(net, X_test, y_test)
         return self.scoring_(net, X_test, y_test)
 
 

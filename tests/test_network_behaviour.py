@@ -564,3 +564,13 @@ def test_a_warm_start_on_other_data_is_refused_and_changes_nothing(Net, data, ch
     assert_array_equal(net.targets_, targets)
     net.fit(X, y)  # the same data continues training
     assert any((a != b).any() for a, b in zip(weights, _state(net)))
+
+
+def test_valid_acc_takes_another_scoring(Net, data):
+    # The default valid_acc calls its function directly; a scoring set by
+    # name still goes through skorch and scikit-learn, to the same accuracy.
+    X, y = data
+    split = ValidSplit(4, stratified=True)
+    default = Net(**SMALL, train_split=split).fit(X, y)
+    named = Net(**SMALL, train_split=split, callbacks__valid_acc__scoring="accuracy").fit(X, y)
+    assert_allclose(named.history[:, "valid_acc"], default.history[:, "valid_acc"])
