@@ -59,6 +59,7 @@ from ._torch_data import (
     torch_threads,
 )
 from ._validation import (
+    check_flag,
     check_lam_candidates,
     check_real,
     check_sample_weight,
@@ -175,10 +176,7 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         if not (self.torch_threads is None or is_auto(self.torch_threads)):
             check_scalar(self.torch_threads, "torch_threads", Integral, min_val=1)
         check_real(self.lr, "lr", min_val=0.0, include_boundaries="neither")
-        if not (is_auto(self.data_on_device) or isinstance(self.data_on_device, (bool, np.bool_))):
-            raise ValueError(
-                f"data_on_device must be 'auto', True or False, got {self.data_on_device!r}."
-            )
+        check_flag(self.data_on_device, "data_on_device", allow_auto=True)
         if not (
             isinstance(self.batch_size, Integral)
             and (self.batch_size >= 1 or self.batch_size == -1)
@@ -324,9 +322,10 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
                     "Refit with warm_start=False for other data."
                 )
             rng = check_random_state(self.random_state)
-            # A selection candidate (see _candidate) may be the plain one; its
-            # label quality (and warnings about it) is left to the fit that chooses.
-            candidate = self.__dict__.pop("_candidate_of_auto_", None)
+            # A selection candidate (see _candidate) is told whether it is the
+            # plain one (None: not a candidate); its label quality, and the
+            # warnings about it, are left to the fit that chooses.
+            candidate_plain = self.__dict__.pop("_plain_candidate_", None)
             for name in ("cv_scores_", "n_epochs_"):
                 self.__dict__.pop(name, None)  # from an earlier auto fit
             auto = self._keeps_elr_targets() and is_auto(self.lam) and len(lams) > 1
@@ -344,12 +343,10 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
                 else:
                     self.lam_ = float(lams[0])
                 if not warm:  # lam="auto" trains λ=0 as plain training
-                    plain = (
-                        candidate["plain"] if candidate else is_auto(self.lam) and self.lam_ == 0
-                    )
-                    self._train_plain(plain)
+                    auto_plain = is_auto(self.lam) and self.lam_ == 0
+                    self._train_plain(auto_plain if candidate_plain is None else candidate_plain)
                 self._fit_one(data, y_encoded, rng, **fit_params)
-            if candidate is None:  # a candidate's are read by the fit that keeps it
+            if candidate_plain is None:  # not a candidate
                 self._record_label_quality(data, y_encoded)
         return self
 
@@ -421,7 +418,7 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         )  # fmt: skip
         if self._distributed():  # a rank's candidate is a rank of the same fit
             net._rank_world = self._rank_world
-        net._candidate_of_auto_ = {"plain": lam == 0}
+        net._plain_candidate_ = lam == 0
         return net
 
     def _fit_candidates(self, data, y_encoded, lams, rng, sample_weight=None, **fit_params):

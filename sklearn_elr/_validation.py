@@ -210,6 +210,15 @@ def check_real(value, name, min_val=None, max_val=None, include_boundaries="both
     check_finite(value, name)
 
 
+def check_flag(value, name, allow_auto=False):
+    """True or False (or ``"auto"`` where allowed), refused by name otherwise."""
+    if allow_auto and isinstance(value, str) and value == "auto":
+        return
+    if not isinstance(value, (bool, np.bool_)):
+        choices = "'auto', True or False" if allow_auto else "True or False"
+        raise ValueError(f"{name} must be {choices}, got {value!r}.")
+
+
 def check_test_set(X_test, y_test):
     """``X_test`` and ``y_test`` come together, with one label per row."""
     if (X_test is None) != (y_test is None):

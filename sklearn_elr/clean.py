@@ -25,7 +25,7 @@ from sklearn.utils.validation import _check_method_params, has_fit_parameter
 
 from ._doc_links import DocLinkMixin
 from ._selection import choose_paired
-from ._validation import check_sample_weight, given_labels, restored_on_failure
+from ._validation import check_flag, check_sample_weight, given_labels, restored_on_failure
 from .diagnostics import keeps_elr_targets
 from .label_issues import find_label_issues
 from .meta import DelegatesToFittedEstimator
@@ -145,8 +145,7 @@ class ELRCleanLearning(
     def _check_params(self):
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}.")
-        if not isinstance(self.guard, (bool, np.bool_)):
-            raise ValueError(f"guard must be True or False, got {self.guard!r}.")
+        check_flag(self.guard, "guard")
         if isinstance(self.cv, str) and self.cv == "prefit" and self.cleaner is None:
             raise ValueError("cv='prefit' needs a fitted cleaner.")
         if self.cleaner is not None and not keeps_elr_targets(self.cleaner):

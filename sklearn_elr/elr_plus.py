@@ -23,7 +23,7 @@ from ._elr_torch import (
 from ._network import NetworkBase
 from ._selection import is_auto
 from ._torch_data import INDEX, MAX_SEED, is_index_dict
-from ._validation import check_real
+from ._validation import check_flag, check_real
 
 __all__ = ["ELRPlusClassifier"]
 
@@ -166,12 +166,8 @@ class ELRPlusClassifier(NetworkBase):
         check_real(self.ema_rampup, "ema_rampup", min_val=0.0)
         check_real(self.lam_rampup, "lam_rampup", min_val=0.0)
         check_scalar(self.n_networks, "n_networks", Integral, min_val=1, max_val=2)
-        if not (is_auto(self.mixup) or isinstance(self.mixup, (bool, np.bool_))):
-            raise ValueError(f"mixup must be 'auto', True or False, got {self.mixup!r}.")
-        if not isinstance(self.reweight_labels, (bool, np.bool_)):
-            raise ValueError(
-                f"reweight_labels must be True or False, got {self.reweight_labels!r}."
-            )
+        check_flag(self.mixup, "mixup", allow_auto=True)
+        check_flag(self.reweight_labels, "reweight_labels")
 
     def _prepare_fit(self, X, y, reset, sample_weight=None):
         data, y_encoded = super()._prepare_fit(X, y, reset, sample_weight)

@@ -36,7 +36,7 @@ from ._noise_kernels import (
     sample_from_matrix,
     symmetric_transition_matrix,
 )
-from ._validation import check_rate, check_transition_matrix, labels_as_numpy
+from ._validation import check_flag, check_rate, check_transition_matrix, labels_as_numpy
 from .meta import WithLabelNoise
 
 __all__ = [
@@ -157,8 +157,7 @@ class _BaseNoise(DocLinkMixin, OneToOneFeatureMixin, BaseEstimator):
         return classes, np.array([position[python_label(v)] for v in y_values], dtype=int)
 
     def _check_params(self):
-        if not isinstance(self.exact, (bool, np.bool_)):
-            raise ValueError(f"exact must be True or False, got {self.exact!r}.")
+        check_flag(self.exact, "exact")
 
     def _corrupt(self, X, y_idx, classes, rng):
         """Noisy class indices; class-conditional unless overridden."""
