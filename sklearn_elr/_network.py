@@ -597,7 +597,9 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         unseen = targets.sum(axis=1) == 0
         if unseen.any():
             targets = targets.copy()
-            targets[unseen] = self.predict_proba(data["X"][unseen])
+            # Validated already: a DataFrame's rows are an array here, and
+            # checking them again would warn that the names are missing.
+            targets[unseen] = self._proba(data["X"][unseen])
         self.label_quality_, self.label_issues_ = label_quality_from_targets(targets, y_encoded)
         warn_if_collapsed(targets, y_encoded, self.lam_, type(self).__name__)
 
@@ -842,8 +844,12 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         """
         check_is_fitted(self)
         self._refuse_unusable_device()
+        return self._proba(self._validate_X(X, reset=False))
+
+    def _proba(self, X):
+        """``predict_proba`` of rows already validated (the training rows in ``fit``)."""
         with torch_threads(self._n_threads()):
-            proba = super().predict_proba(self._validate_X(X, reset=False))
+            proba = super().predict_proba(X)
         proba = proba.astype(np.float64)
         return proba / proba.sum(axis=1, keepdims=True)
 

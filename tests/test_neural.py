@@ -2,6 +2,7 @@
 """NoisyLabelClassifier: the skorch ELR network."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -137,6 +138,22 @@ def test_float64_and_pandas_input_are_not_modified(data):
     pd.testing.assert_frame_equal(frame, before)
     assert_array_equal(net.feature_names_in_, frame.columns)
     assert net.n_features_in_ == 64
+
+
+@pytest.mark.parametrize("name", ["NoisyLabelClassifier", "ELRPlusClassifier"])
+def test_default_fit_on_a_dataframe_does_not_warn(data, name):
+    # lam="auto" holds rows out; their label quality comes from the fitted
+    # network's probabilities, which must not re-check the frame's names.
+    import sklearn_elr
+
+    X, y = data
+    frame = pd.DataFrame(X[:300], columns=[f"px{i}" for i in range(64)])
+    small = {**SMALL, "lam": "auto", "max_epochs": 3}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net = getattr(sklearn_elr, name)(**small).fit(frame, y[:300])
+        assert net.predict(frame).shape == (300,)
+    assert np.isfinite(net.label_quality_).all()
 
 
 def test_partial_fit_continues_on_the_same_rows(data):
