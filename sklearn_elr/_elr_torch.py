@@ -13,6 +13,7 @@ import math
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
@@ -140,8 +141,8 @@ def input_moments(X):
     The linear model's :func:`~sklearn_elr._moments.feature_moments`
     with equal weights: float64 blocks, no copy, constant inputs scaled by one.
     """
-    flat = X.reshape(len(X), -1)
-    mean, std = feature_moments(flat, np.full(len(flat), 1.0 / len(flat)))
+    flat = X if sp.issparse(X) else X.reshape(len(X), -1)
+    mean, std = feature_moments(flat, np.full(flat.shape[0], 1.0 / flat.shape[0]))
     return mean.astype(np.float32), std.astype(np.float32)
 
 

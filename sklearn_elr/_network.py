@@ -14,6 +14,7 @@ import contextlib
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state, check_scalar
@@ -223,8 +224,9 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         """float32 array for numeric input; torch Datasets pass through."""
         if isinstance(X, torch.utils.data.Dataset) or is_index_dict(X):
             return X
+        # Sparse rows (CSR) are made dense a batch at a time, as skorch does.
         return validate_data(
-            self, X, reset=reset, dtype=np.float32, allow_nd=True,
+            self, X, reset=reset, dtype=np.float32, allow_nd=True, accept_sparse="csr",
             ensure_min_samples=1, force_writeable=True,
         )  # fmt: skip
 
@@ -241,13 +243,14 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
             raise ValueError(f"{name} requires y to be passed, but the target y is None.")
         y = column_or_1d(labels_as_numpy(y), warn=True)
         check_classification_targets(y)
-        if len(y) != len(X):
+        n_samples = X.shape[0]
+        if len(y) != n_samples:
             raise ValueError(
-                f"X and y have inconsistent numbers of samples: {len(X)} and {len(y)}."
+                f"X and y have inconsistent numbers of samples: {n_samples} and {len(y)}."
             )
-        data = {"X": X, INDEX: np.arange(len(X))}
+        data = {"X": X, INDEX: np.arange(n_samples)}
         if sample_weight is not None:
-            weight = check_sample_weight(sample_weight, len(X), dtype=np.float32)
+            weight = check_sample_weight(sample_weight, n_samples, dtype=np.float32)
             if np.ptp(weight) > 0:  # equal weights are the unweighted loss
                 data[WEIGHT] = weight
         if reset:
@@ -258,7 +261,7 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
                     f"data, but the data contains only one class: {encoder.classes_[0]!r}."
                 )
             self.label_encoder_ = encoder
-            self.n_train_samples_ = len(X)
+            self.n_train_samples_ = n_samples
             self.n_inputs_ = int(np.prod(X.shape[1:]))
             if self.module is MLP:
                 # The default MLP standardises its input with the training
@@ -293,7 +296,8 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features) or (n_samples, ...)
-            float64 input is accepted (converted to a float32 copy).
+            float64 input is accepted (converted to a float32 copy); a
+            sparse matrix is converted to CSR and made dense a batch at a time.
         y : array-like of shape (n_samples,)
             Labels of any type.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -702,6 +706,8 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
     def get_dataset(self, X, y=None):
         if is_index_dict(X):
             return RowBatches(X["X"], y, X.get(WEIGHT))
+        if sp.issparse(X):  # rows to predict, made dense a batch at a time
+            return RowBatches(X, y)
         return super().get_dataset(X, y)
 
     def get_iterator(self, dataset, training=False):
@@ -724,9 +730,9 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         if training and self._distributed() and not on_device:
             # A DataLoader cannot give every rank the same number of batches.
             raise ValueError(
-                "A distributed fit draws its batches on the device: drop the "
-                "iterator_train__* settings that need a DataLoader (workers, pinned "
-                "memory, a sampler or collate function)."
+                "A distributed fit draws its batches on the device: it needs dense X "
+                "and no iterator_train__* setting that needs a DataLoader (workers, "
+                "pinned memory, a sampler or collate function)."
             )
         if on_device:
             return DeviceBatches(
@@ -881,5 +887,6 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = True
         tags.non_deterministic = False
         return tags

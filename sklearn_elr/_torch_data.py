@@ -6,6 +6,7 @@ import threading
 from collections.abc import Mapping
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
 
@@ -22,6 +23,9 @@ def is_index_dict(X):
 
 class RowBatches(torch.utils.data.Dataset):
     """Training rows with their positions, fetched a whole batch at a time.
+
+    Also serves sparse rows to predict (without labels): a CSR matrix is
+    made dense one batch at a time.
 
     ``dataset[rows]`` with a list of positions returns one batch,
     ``({"X": X[rows], "sample_idx": rows[, "sample_weight": w[rows]]}, y[rows])``,
@@ -57,14 +61,20 @@ class RowBatches(torch.utils.data.Dataset):
         return sum(np.asarray(a).nbytes for a in (self.X, self.y, self.weight) if a is not None)
 
     def __len__(self):
-        return len(self.X)
+        return self.X.shape[0]
 
     def __getitem__(self, rows):
         rows = np.asarray(rows)
-        batch = {"X": torch.as_tensor(self.X[rows]), INDEX: torch.as_tensor(rows)}
+        if sp.issparse(self.X):  # CSR: the batch's rows, made dense
+            X = self.X[np.atleast_1d(rows)].toarray().reshape(rows.shape + self.X.shape[1:])
+        else:
+            X = self.X[rows]
+        batch = {"X": torch.as_tensor(X), INDEX: torch.as_tensor(rows)}
         if self.weight is not None:
             batch[WEIGHT] = torch.as_tensor(self.weight[rows])
-        return batch, torch.as_tensor(self.y[rows])
+        # Rows to predict come without labels: zeros, as skorch's Dataset.
+        y = torch.zeros(rows.shape) if self.y is None else torch.as_tensor(self.y[rows])
+        return batch, y
 
 
 class FixedSplit:
@@ -162,16 +172,18 @@ def device_batches_fit(dataset, kwargs, device, policy):
     """Whether :class:`DeviceBatches` serves ``dataset`` (``data_on_device``).
 
     The rows given to fit (our :class:`RowBatches`, not data to predict) go
-    to the device with ``policy`` True or "auto" when the loader has no
-    setting the device path lacks and ("auto", CUDA) they take at most half
-    of the device's free memory. True refuses a loader setting by name.
+    to the device with ``policy`` True or "auto" when they are dense, the
+    loader has no setting the device path lacks and ("auto", CUDA) they take
+    at most half of the device's free memory. True refuses the others by name.
     """
     root = root_dataset(dataset)
     if policy is False or not isinstance(root, RowBatches):  # e.g. data to predict
         return False
     settings = {key for key, value in kwargs.items() if value not in (None, 0, False)}
     reason = None
-    if settings - _DEVICE_LOADER_KWARGS:
+    if sp.issparse(root.X):
+        reason = "sparse X is made dense batch by batch on the host"
+    elif settings - _DEVICE_LOADER_KWARGS:
         reason = f"iterator settings {sorted(settings - _DEVICE_LOADER_KWARGS)} need a DataLoader"
     elif policy == "auto" and torch.device(device).type == "cuda":
         free, _ = torch.cuda.mem_get_info(torch.device(device))

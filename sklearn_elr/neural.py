@@ -89,8 +89,9 @@ class NoisyLabelClassifier(NetworkBase):
         there by index (the same batches, so the same model, as skorch's
         ``DataLoader``), with the batch losses fetched once per epoch.
         ``"auto"``: unless an ``iterator_*`` setting needs a ``DataLoader``
-        (workers, pinned memory, a sampler or collate function) or the rows
-        take more than half of the free GPU memory. False: skorch's
+        (workers, pinned memory, a sampler or collate function), the rows
+        take more than half of the free GPU memory, or X is sparse (its
+        batches are made dense on the host). False: skorch's
         ``DataLoader`` with one NumPy gather per batch.
     verbose : int, default=0
         With 1 or more, a progress bar and skorch's epoch table.

@@ -198,6 +198,20 @@ def test_bad_settings_are_refused_by_name(wine, params, fit_kwargs, error, words
         ELRCleanLearning(**params).fit(X, y, **fit_kwargs)
 
 
+def test_the_default_cleaner_takes_sparse_input(wine):
+    # The network (or, without torch, the linear model) judges CSR rows as
+    # it judges their dense form.
+    import scipy.sparse as sp
+
+    X, y = wine
+    y_noisy, _ = make_symmetric_noise(y, 0.3, random_state=0)
+    matrix = sp.csr_matrix(np.where(np.abs(X) < 0.5, 0.0, X))
+    model = ELRCleanLearning(LogisticRegression(), random_state=0).fit(matrix, y_noisy)
+    dense = ELRCleanLearning(LogisticRegression(), random_state=0).fit(matrix.toarray(), y_noisy)
+    assert_array_equal(model.label_issues_["is_label_issue"], dense.label_issues_["is_label_issue"])
+    assert model.predict(matrix).shape == (len(y),)
+
+
 def test_a_prefit_cleaner_is_used_as_it_is(wine):
     X, y = wine
     y_noisy, _ = make_symmetric_noise(y, 0.3, random_state=0)

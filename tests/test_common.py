@@ -16,6 +16,11 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_elr import ELRCleanLearning, LinearELRClassifier, SymmetricNoise, WithLabelNoise
 
+_MINIBATCH_WEIGHT_REASON = (
+    "a weight of 2 and a repeated row give the same loss but not the "
+    "same mini-batch training: repeated rows change the batches, the "
+    "number of steps per epoch and the held-out splits of lam='auto'"
+)
 _SKORCH_WAIVERS = {
     "check_no_attributes_set_in_init": (
         "skorch's NeuralNet.__init__ sets history_, initialized_ and "
@@ -27,11 +32,8 @@ _SKORCH_WAIVERS = {
         "parameters; the check overwrites it with a float and skorch's "
         "set_params then calls .add on it"
     ),
-    "check_sample_weight_equivalence_on_dense_data": (
-        "a weight of 2 and a repeated row give the same loss but not the "
-        "same mini-batch training: repeated rows change the batches, the "
-        "number of steps per epoch and the held-out splits of lam='auto'"
-    ),
+    "check_sample_weight_equivalence_on_dense_data": _MINIBATCH_WEIGHT_REASON,
+    "check_sample_weight_equivalence_on_sparse_data": _MINIBATCH_WEIGHT_REASON,
 }
 _NOISE_WEIGHT_REASON = (
     "the simulator corrupts each row independently, so a row repeated twice "

@@ -156,6 +156,30 @@ def test_default_fit_on_a_dataframe_does_not_warn(data, name):
     assert np.isfinite(net.label_quality_).all()
 
 
+@pytest.mark.parametrize("name", ["NoisyLabelClassifier", "ELRPlusClassifier"])
+def test_sparse_input_trains_the_network_of_its_dense_rows(data, name):
+    # Made dense a batch at a time: the same batches, so the same network,
+    # as the dense array; predictions from either form agree.
+    import scipy.sparse as sp
+
+    import sklearn_elr
+
+    X, y = data
+    X = np.where(np.abs(X) < 0.5, 0.0, X)[:300]  # about half zeros
+    y = y[:300]
+    Net = getattr(sklearn_elr, name)
+    dense = Net(**SMALL, data_on_device=False).fit(X, y)
+    for matrix in (sp.csr_matrix(X), sp.coo_array(X)):
+        net = Net(**SMALL).fit(matrix, y)
+        assert_allclose(net.predict_proba(X), dense.predict_proba(X), rtol=1e-4, atol=1e-6)
+        assert_allclose(net.predict_proba(matrix), net.predict_proba(X), rtol=1e-5, atol=1e-7)
+        assert_allclose(net.targets_, dense.targets_, rtol=1e-4, atol=1e-6)
+    auto = Net(**{**SMALL, "lam": "auto"}).fit(sp.csr_matrix(X), y)  # rows held out
+    assert np.isfinite(auto.label_quality_).all()
+    with pytest.raises(ValueError, match="sparse X is made dense batch by batch"):
+        Net(**SMALL, data_on_device=True).fit(sp.csr_matrix(X), y)
+
+
 def test_partial_fit_continues_on_the_same_rows(data):
     X, y = data
     net = NoisyLabelClassifier(**SMALL, beta=0.5).fit(X, y)
