@@ -171,13 +171,14 @@ _DEVICE_LOADER_KWARGS = {"shuffle", "drop_last"}
 def device_batches_fit(dataset, kwargs, device, policy):
     """Whether :class:`DeviceBatches` serves ``dataset`` (``data_on_device``).
 
-    The rows given to fit (our :class:`RowBatches`, not data to predict) go
-    to the device with ``policy`` True or "auto" when they are dense, the
-    loader has no setting the device path lacks and ("auto", CUDA) they take
-    at most half of the device's free memory. True refuses the others by name.
+    The rows given to fit (our :class:`RowBatches` with labels, not rows to
+    predict) go to the device with ``policy`` True or "auto" when they are
+    dense, the loader has no setting the device path lacks and ("auto",
+    CUDA) they take at most half of the device's free memory. True refuses
+    the others by name.
     """
     root = root_dataset(dataset)
-    if policy is False or not isinstance(root, RowBatches):  # e.g. data to predict
+    if policy is False or not isinstance(root, RowBatches) or root.y is None:
         return False
     settings = {key for key, value in kwargs.items() if value not in (None, 0, False)}
     reason = None

@@ -178,6 +178,9 @@ def test_sparse_input_trains_the_network_of_its_dense_rows(data, name):
     assert np.isfinite(auto.label_quality_).all()
     with pytest.raises(ValueError, match="sparse X is made dense batch by batch"):
         Net(**SMALL, data_on_device=True).fit(sp.csr_matrix(X), y)
+    # Rows to predict are not training rows: no refusal there.
+    on_device = Net(**SMALL, data_on_device=True).fit(X, y)
+    assert_allclose(on_device.predict_proba(sp.csr_matrix(X)), on_device.predict_proba(X))
 
 
 def test_partial_fit_continues_on_the_same_rows(data):
