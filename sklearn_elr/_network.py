@@ -239,6 +239,9 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
                 "Pass the data as an array (images as (n, C, H, W))."
             )
         X = self._validate_X(X, reset=reset)
+        names = self.__dict__.pop("_parent_feature_names_", None)
+        if reset and names is not None:  # a selection candidate, see _candidate
+            self.feature_names_in_ = names
         if y is None:
             raise ValueError(f"{name} requires y to be passed, but the target y is None.")
         y = column_or_1d(labels_as_numpy(y), warn=True)
@@ -423,6 +426,9 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         if self._distributed():  # a rank's candidate is a rank of the same fit
             net._rank_world = self._rank_world
         net._plain_candidate_ = lam == 0
+        # Trained on the validated array, it still knows a DataFrame's column
+        # names: a callback predicting the user's frames must not warn.
+        net._parent_feature_names_ = self.__dict__.get("feature_names_in_")
         return net
 
     def _fit_candidates(self, data, y_encoded, lams, rng, sample_weight=None, **fit_params):
@@ -479,7 +485,8 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
                 _distributed.sum_targets(net)
         if n_held_out:
             held_out = split[1]
-            correct = [net.predict(data["X"][held_out]) == labels[held_out] for net, _ in nets]
+            rows, truth = data["X"][held_out], y_encoded[held_out]
+            correct = [net._proba(rows).argmax(axis=1) == truth for net, _ in nets]
             k = choose_paired(correct)
         else:  # a user's train_split: compare the best accuracies, ties to the larger λ
             k = max(i for i, b in enumerate(best) if b >= max(best) - MAX_SLACK)

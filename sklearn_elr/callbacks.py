@@ -171,8 +171,12 @@ class MemorizationMonitor(Callback):
         if not records_epoch(self.every, len(net.history)):
             return
         rows, X_rows, y_encoded = _training_rows(dataset_train)
+        # The validated training rows go straight to the network (as
+        # valid_acc's do): net.predict would check them again, and warn that
+        # they lack the column names of a DataFrame the network was fitted on.
+        predicted = net.forward(X_rows, training=False).argmax(dim=1).numpy()
         scores = memorization_scores(
-            net.predict(X_rows), net.classes_[y_encoded], np.asarray(self.y_clean)[rows]
+            net.classes_[predicted], net.classes_[y_encoded], np.asarray(self.y_clean)[rows]
         )
         if self.X_test is not None:
             scores["test_acc"] = float(np.mean(net.predict(self.X_test) == np.asarray(self.y_test)))

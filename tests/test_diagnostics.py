@@ -133,6 +133,35 @@ def test_skorch_memorization_monitor_and_label_issues(noisy_digits):
     del torch
 
 
+@pytest.mark.parametrize("lam", [3.0, "auto"])
+def test_memorization_monitor_on_a_dataframe_fit(noisy_digits, lam):
+    # The training rows reach the monitor as an array and the test rows as
+    # the user's frame: neither warns about column names (lam="auto": nor in
+    # the selection's candidates), and the records are the network's own.
+    import warnings
+
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("skorch")
+    from sklearn_elr import NoisyLabelClassifier
+    from sklearn_elr.callbacks import MemorizationMonitor
+
+    X, y_clean, y_noisy, wrong = noisy_digits
+    frame = pd.DataFrame(X[:300].astype(np.float32), columns=[f"px{i}" for i in range(64)])
+    y_clean, y_noisy, wrong = y_clean[:300], y_noisy[:300], wrong[:300]
+    monitor = MemorizationMonitor(y_clean, X_test=frame, y_test=y_clean)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net = NoisyLabelClassifier(
+            lam=lam, max_epochs=4, random_state=0, callbacks=[("memo", monitor)]
+        ).fit(frame, y_noisy)
+        predicted = net.predict(frame)
+    if lam == "auto":  # the kept weights are those of the selected epoch
+        return
+    last = net.history[-1]
+    assert last["test_acc"] == pytest.approx(np.mean(predicted == y_clean))
+    assert last["memorized"] == pytest.approx(np.mean(predicted[wrong] == y_noisy[wrong]))
+
+
 def test_plot_memorization_side_by_side():
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
