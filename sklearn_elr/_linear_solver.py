@@ -357,6 +357,10 @@ class _CandidatesState:
         return loss + 0.5 * self.alpha * squares.sum(axis=(0, 2))
 
 
+def _chunk_logits(Xb, coef, intercept):
+    return Xb @ coef + intercept
+
+
 class _HeldOutStop:
     """Record each candidate's held-out accuracy per epoch; stop once none gains.
 
@@ -374,9 +378,14 @@ class _HeldOutStop:
         self.last_progress = 0
 
     def after_epoch(self, state, epoch):
-        logits = self.X @ state.coef + state.intercept
-        if is_dask_array(logits):
-            logits = logits.compute()
+        if is_dask_array(self.X):
+            # Chunk by chunk: Dask's matmul cannot multiply sparse chunks.
+            logits = self.X.map_blocks(
+                _chunk_logits, state.coef, state.intercept, dtype=state.coef.dtype,
+                chunks=(self.X.chunks[0], (state.coef.shape[1],)),
+            ).compute()  # fmt: skip
+        else:
+            logits = self.X @ state.coef + state.intercept
         predicted = logits.reshape(-1, state.n_candidates, state.n_classes).argmax(axis=2)
         score = self.weight @ (predicted == self.y[:, None])
         self.scores.append(score)

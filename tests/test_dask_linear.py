@@ -53,9 +53,11 @@ def test_dask_sparse_chunks_weights_and_float32(data):
     X, y = data
     weight = np.random.default_rng(0).uniform(0.0, 2.0, len(y))
     sparse_chunks = da.from_array(X, chunks=(100, -1)).map_blocks(sp.csr_matrix)
-    local = LinearELRClassifier(lam=3.0, random_state=0).fit(sp.csr_matrix(X), y, weight)
-    chunked = LinearELRClassifier(lam=3.0, random_state=0).fit(sparse_chunks, y, weight)
-    _same_fit(local, chunked)
+    for params in (dict(lam=3.0), dict(max_iter=20)):  # lam="auto": held-out sparse chunks
+        model = LinearELRClassifier(random_state=0, **params)
+        local = clone(model).fit(sp.csr_matrix(X), y, weight)
+        chunked = clone(model).fit(sparse_chunks, y, weight)
+        _same_fit(local, chunked)
     X32 = X.astype(np.float32)
     local32 = LinearELRClassifier(lam=3.0, random_state=0).fit(X32, y)
     chunked32 = LinearELRClassifier(lam=3.0, random_state=0).fit(da.from_array(X32, chunks=100), y)
