@@ -55,7 +55,7 @@ def fit_in_process_group(estimator, X, y, sample_weight=None):
     """
     import torch.distributed as dist
 
-    _check_estimator(estimator)
+    _check_estimator(estimator, X)
     if not dist.is_available() or not dist.is_initialized():
         raise RuntimeError(
             "fit_in_process_group needs an initialized torch.distributed process "
@@ -77,8 +77,10 @@ def fit_in_process_group(estimator, X, y, sample_weight=None):
     return net
 
 
-def _check_estimator(estimator):
+def _check_estimator(estimator, X):
     """Refuse, before any process starts, what a distributed fit cannot do."""
+    import scipy.sparse as sp
+
     from .elr_plus import ELRPlusClassifier
     from .neural import NoisyLabelClassifier
 
@@ -86,6 +88,11 @@ def _check_estimator(estimator):
         raise TypeError(
             "Distributed fits support NoisyLabelClassifier and ELRPlusClassifier, got "
             f"{type(estimator).__name__}."
+        )
+    if sp.issparse(X):  # the ranks draw their batches on the device, dense
+        raise TypeError(
+            "Distributed fits need dense X; a sparse matrix trains in one process "
+            "(made dense a batch at a time)."
         )
 
 
@@ -151,7 +158,7 @@ def fit_distributed(
     """
     import torch.multiprocessing as mp
 
-    _check_estimator(estimator)
+    _check_estimator(estimator, X)
     if backend not in ("gloo", "nccl"):
         raise ValueError(f"backend must be 'gloo' or 'nccl', got {backend!r}.")
     # An unfitted clone goes to the ranks: a fitted one would carry its

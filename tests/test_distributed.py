@@ -99,6 +99,10 @@ def test_what_a_distributed_fit_cannot_do_is_refused_before_it_starts(digits):
         fit_distributed(LinearELRClassifier(), X, y)
     with pytest.raises(ValueError, match="backend"):
         fit_distributed(_net(), X, y, backend="mpi")
+    import scipy.sparse as sp
+
+    with pytest.raises(TypeError, match="need dense X"):
+        fit_distributed(_net(), sp.csr_matrix(X), y)
     with pytest.raises(RuntimeError, match="process group"):
         fit_in_process_group(_net(), X, y)
 
