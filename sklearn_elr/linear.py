@@ -311,7 +311,8 @@ class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
                     f"class_weight must be finite and non-negative, got {self.class_weight!r}."
                 )
             weight *= per_class[y_idx]
-        total = weight.sum()
+        with np.errstate(over="ignore"):  # refused just below, by name
+            total = weight.sum()
         if not np.isfinite(total):
             raise ValueError("sample_weight is too large: its sum overflows.")
         # LogisticRegression(C=1)'s penalty, for the mean loss.
