@@ -171,10 +171,9 @@ class MemorizationMonitor(Callback):
         if not records_epoch(self.every, len(net.history)):
             return
         rows, X_rows, y_encoded = _training_rows(dataset_train)
-        # The validated training rows go straight to the network (as
-        # valid_acc's do): net.predict would check them again, and warn that
+        # net.predict would check the validated rows again, and warn that
         # they lack the column names of a DataFrame the network was fitted on.
-        predicted = net.forward(X_rows, training=False).argmax(dim=1).numpy()
+        predicted = _encoded_predictions(net, X_rows)
         scores = memorization_scores(
             net.classes_[predicted], net.classes_[y_encoded], np.asarray(self.y_clean)[rows]
         )
@@ -214,15 +213,21 @@ class _ValidAccuracy(EpochScoring):
         return self.scoring_(net, X_test, y_test)
 
 
+def _encoded_predictions(net, X):
+    """Encoded class of each (already validated) row: the argmax of the logits.
+
+    The argmax of the probabilities, without a full ``predict_proba`` call
+    or a second check of the rows.
+    """
+    return net.forward(X, training=False).argmax(dim=1).numpy()
+
+
 def _encoded_accuracy(net, X, y):
     """Validation accuracy on skorch's internal, already encoded labels.
 
-    From the validation pass's outputs (skorch caches them for scoring):
-    the argmax of the logits is the argmax of the probabilities, without
-    the per-epoch cost of a full ``predict_proba`` call.
+    From the validation pass's outputs (skorch caches them for scoring).
     """
-    predicted = net.forward(X, training=False).argmax(dim=1).numpy()
-    return float(np.mean(predicted == np.asarray(y)))
+    return float(np.mean(_encoded_predictions(net, X) == np.asarray(y)))
 
 
 class _VerboseProgressBar(ProgressBar):
