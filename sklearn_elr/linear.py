@@ -54,11 +54,14 @@ class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
         ``cv``, then refits on all rows: ELR where it helps, plain training
         where it does not (see the :ref:`robustness benchmark <robustness>`).
         With a float, training runs until the predictions settle.
-    lams : sequence of float, default=(0.0, 1.0, 3.0)
+    lams : sequence of float, default=(0.0, 3.0, 10.0)
         Candidates for ``lam="auto"``. They train side by side, sharing
         every pass over ``X``. Ties within one held-out example go to the
         smaller λ whose held-out accuracy holds to the end of training (one
-        that only ties when stopped early is memorizing), else the smaller λ.
+        that only ties when stopped early is memorizing), else to the one
+        whose accuracy fell least. λ=10 is chosen only where it is clearly
+        better; its slower early learning also keeps the held-out runs going
+        long enough to show which candidates memorize.
     cv : int, cross-validation generator, iterable or "auto", default="auto"
         Splits for ``lam="auto"``, as in :func:`~sklearn.model_selection.check_cv`.
         ``"auto"``: 5 stratified folds below 10,000 rows (fewer when the
@@ -186,7 +189,7 @@ class LinearELRClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
         self,
         *,
         lam="auto",
-        lams=(0.0, 1.0, 3.0),
+        lams=(0.0, 3.0, 10.0),
         cv="auto",
         beta=0.7,
         alpha="auto",
