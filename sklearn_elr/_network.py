@@ -45,6 +45,7 @@ from ._selection import (
     selection_splits,
     stack_curves,
 )
+from ._step_graph import StepGraph, graph_obstacle
 from ._torch_data import (
     INDEX,
     MAX_SEED,
@@ -115,6 +116,7 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         random_state=None,
         torch_threads="auto",
         data_on_device="auto",
+        cuda_graph="auto",
         criterion=None,
         optimizer=torch.optim.Adam,
         lr=1e-3,
@@ -147,6 +149,7 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         self.random_state = random_state
         self.torch_threads = torch_threads
         self.data_on_device = data_on_device
+        self.cuda_graph = cuda_graph
 
     # -- device -------------------------------------------------------------
 
@@ -178,6 +181,7 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
             check_scalar(self.torch_threads, "torch_threads", Integral, min_val=1)
         check_real(self.lr, "lr", min_val=0.0, include_boundaries="neither")
         check_flag(self.data_on_device, "data_on_device", allow_auto=True)
+        check_flag(self.cuda_graph, "cuda_graph", allow_auto=True)
         if not (
             isinstance(self.batch_size, Integral)
             and (self.batch_size >= 1 or self.batch_size == -1)
@@ -594,6 +598,10 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         except KeyboardInterrupt as exc:
             self._interrupted = not _raised_by_callback(exc)
             raise
+        finally:
+            # A captured step holds device memory and is not picklable: it
+            # lives for one call of fit_loop.
+            self.__dict__.pop("_step_graph_", None)
 
     def _record_label_quality(self, data, y_encoded):
         """``label_quality_`` and ``label_issues_`` from the final targets.
@@ -766,12 +774,20 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         epoch), before ``on_epoch_end``: the history holds the same floats.
         The NaN guard then runs on the epoch's losses.
         """
-        if not self._defers_losses(iterator):
+        # A graphed step rules out the callbacks that read a batch's loss.
+        graph = self._step_graph(iterator, step_fn, fit_params) if training else None
+        if graph is None and not self._defers_losses(iterator):
             return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
         losses = []
-        for batch in iterator:
-            self.notify("on_batch_begin", batch=batch, training=training)
-            step = step_fn(batch, **fit_params)
+        for index in iterator.indices():
+            if graph is not None and graph.takes(index):
+                batch, step = graph.step(index)
+                # The callbacks (none acts per batch) see it as it ran.
+                self.notify("on_batch_begin", batch=batch, training=training)
+            else:
+                batch = iterator.gather(index)
+                self.notify("on_batch_begin", batch=batch, training=training)
+                step = step_fn(batch, **fit_params)
             losses.append(step["loss"].detach())
             self.history.record_batch(prefix + "_loss", losses[-1])
             self.history.record_batch(prefix + "_batch_size", len(batch[1]))
@@ -785,6 +801,35 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
                 for value in values:
                     self._check_finite(value)
         self.history.record(prefix + "_batch_count", len(losses))
+
+    def _step_graph(self, iterator, step_fn, fit_params):
+        """The :class:`~sklearn_elr._step_graph.StepGraph` of this fit_loop, or None.
+
+        ``cuda_graph="auto"`` graphs the steps where it is safe; True refuses
+        the settings that rule it out, by name.
+        """
+        if self.cuda_graph is False:
+            return None
+        graph = self.__dict__.get("_step_graph_")
+        if graph is not None and graph.iterator is iterator and graph.still_valid():
+            return graph
+        reason = (
+            graph_obstacle(self)
+            if isinstance(iterator, DeviceBatches)
+            else "the training rows are not on the device (see data_on_device)"
+        )
+        if reason is not None:
+            if self.cuda_graph is True:
+                raise ValueError(f"cuda_graph=True but {reason}; use cuda_graph='auto'.")
+            return None
+        graph = self._step_graph_ = StepGraph(
+            self, iterator, step_fn, fit_params, strict=self.cuda_graph is True
+        )
+        return graph
+
+    def _graphs_steps(self):
+        """Whether this estimator's training step can be captured in a graph."""
+        return True
 
     def infer(self, x, **fit_params):
         if is_index_dict(x):
@@ -879,6 +924,11 @@ class NetworkBase(DocLinkMixin, NeuralNetClassifier):
         """
         proba = self.predict_proba(X)  # first: it raises NotFittedError
         return self.classes_[proba.argmax(axis=1)]
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_step_graph_", None)  # a callback pickling the net mid-fit
+        return state
 
     def __setstate__(self, state):
         # skorch maps the tensors to the stored device; "auto" means what

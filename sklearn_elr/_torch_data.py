@@ -142,7 +142,18 @@ class DeviceBatches:
         return -(-self.n_rows // self.batch_size)
 
     def __iter__(self):
+        return (self.gather(index) for index in self.indices())
+
+    def gather(self, index):
+        """The batch of the rows at ``index`` (positions in the root dataset)."""
         X, y, weight = root_dataset(self.dataset).on_device(self.device)
+        batch = {"X": X.index_select(0, index), INDEX: index}
+        if weight is not None:
+            batch[WEIGHT] = weight.index_select(0, index)
+        return batch, y.index_select(0, index)
+
+    def indices(self):
+        """Each batch's positions in the root dataset, as a device tensor."""
         torch.empty((), dtype=torch.int64).random_(generator=self.generator)  # base seed
         if self.shuffle:
             order = torch.randperm(self.n_rows, generator=self.generator)
@@ -156,11 +167,7 @@ class DeviceBatches:
         else:  # a fixed count (distributed ranks): nearly equal batches
             bounds = np.linspace(0, self.n_rows, self.n_batches + 1).round().astype(int)
         for start, stop in zip(bounds[:-1], bounds[1:]):
-            index = rows[start:stop]
-            batch = {"X": X.index_select(0, index), INDEX: index}
-            if weight is not None:
-                batch[WEIGHT] = weight.index_select(0, index)
-            yield batch, y.index_select(0, index)
+            yield rows[start:stop]
 
 
 #: ``iterator_*`` settings the device path reproduces; any other (workers,

@@ -51,6 +51,29 @@ def reads_batch_losses(callbacks, verbose):
     return False
 
 
+def graph_unsafe_callback(callbacks, verbose):
+    """Name of the first of ``callbacks_`` that rules out a graphed step, or None.
+
+    A replayed step runs no Python: a callback that acts per batch (between
+    the steps, on the gradients, on a training batch's predictions, which
+    live in the graph's buffer) or the verbose progress bar needs the eager
+    step. Scoring on validation data and epoch-level callbacks are fine.
+    """
+    for name, callback in callbacks or ():
+        if isinstance(callback, _VerboseProgressBar):
+            if _is_verbose(verbose):
+                return name
+            continue
+        if isinstance(callback, EpochScoring):
+            if callback.on_train and callback.use_caching:
+                return name
+            continue
+        hooks = ("on_batch_begin", "on_batch_end", "on_grad_computed")
+        if any(getattr(type(callback), hook) is not getattr(Callback, hook) for hook in hooks):
+            return name
+    return None
+
+
 def _state_tensors(net):
     """Every tensor that makes up a fitted network's state, in a fixed order.
 

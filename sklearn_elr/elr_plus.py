@@ -114,6 +114,10 @@ class ELRPlusClassifier(NetworkBase):
         As in :class:`~sklearn_elr.NoisyLabelClassifier`. The optimizer holds
         the parameters of both live networks (not the averages), so
         ``optimizer__*`` and skorch callbacks apply to both.
+    cuda_graph : {"auto", True, False}, default="auto"
+        ELR+ steps eagerly: each step draws its mixup weight and reads its
+        ramps on the host, which a captured graph would freeze. ``"auto"``
+        and False are the same; True is refused.
 
     Attributes
     ----------
@@ -264,6 +268,10 @@ class ELRPlusClassifier(NetworkBase):
             seed = int(self.mix_rng_.randint(MAX_SEED))
             generator = self._mix_generator_ = torch.Generator(device=device).manual_seed(seed)
         return torch.randperm(n, generator=generator, device=device)
+
+    def _graphs_steps(self):
+        # Each step draws its mixup weight and reads the ramp-ups on the host.
+        return False
 
     def __getstate__(self):
         state = super().__getstate__()

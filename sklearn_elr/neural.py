@@ -93,6 +93,23 @@ class NoisyLabelClassifier(NetworkBase):
         take more than half of the free GPU memory, or X is sparse (its
         batches are made dense on the host). False: skorch's
         ``DataLoader`` with one NumPy gather per batch.
+    cuda_graph : {"auto", True, False}, default="auto"
+        On CUDA, with the rows on the device (``data_on_device``), capture the
+        whole training step (the batch's gather, forward, loss and target
+        update, backward, optimizer step) once in a CUDA graph and replay it
+        for every full batch: the host no longer launches each kernel, which
+        is what holds small networks back on a GPU (the default MLP on an
+        H200 at batch 1024: 4.1 M rows/s, 0.28 M eager). The same step, so
+        the same model up to float rounding. The first three steps and the
+        last, shorter batch of each epoch run eagerly. ``"auto"``: where it
+        is safe: Adam or AdamW fused (the default on CUDA) or an optimizer
+        with ``capturable=True``, no callback that acts per batch (a
+        per-batch ``LRScheduler``, gradient clipping, ``BatchScoring``,
+        training-set ``EpochScoring``, ``verbose=1``'s progress bar), no
+        distributed fit, no ``compile=True``; a step that cannot be captured
+        (a module that reads a value on the host) runs eagerly. A change of
+        the learning rate between epochs is captured again. True refuses
+        what rules it out, by name; False: eager steps.
     verbose : int, default=0
         With 1 or more, a progress bar and skorch's epoch table.
     **kwargs

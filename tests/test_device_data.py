@@ -178,7 +178,9 @@ def test_fused_adam_only_where_it_runs(Net, data):
 @CUDA
 def test_cuda_device_batches_train_the_same_model_as_the_dataloader(Net, data):
     X, y = data
-    on = Net(**SMALL, device="cuda", data_on_device=True).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the defaults warn of nothing on CUDA either
+        on = Net(**SMALL, device="cuda", data_on_device=True).fit(X, y)
     off = Net(**SMALL, device="cuda", data_on_device=False).fit(X, y)
     assert on.optimizer_.defaults["fused"] is True
     for wa, wb in zip(_fitted_state(on)[0], _fitted_state(off)[0]):
@@ -187,13 +189,15 @@ def test_cuda_device_batches_train_the_same_model_as_the_dataloader(Net, data):
 
 @CUDA
 def test_cuda_synchronisations_do_not_grow_with_the_batches(Net, data):
-    """Zero host synchronisations per batch: an epoch of 4 batches and one of
-    16 synchronise equally often (the losses are fetched once, at its end)."""
+    """Zero host synchronisations per batch: an epoch of 16 batches does not
+    synchronise more often than one of 4 (the losses are fetched once, at its
+    end; an H200 counted 6 and 5)."""
     X, y = data
     counts = []
     for batch_size in (64, 16):
-        net = Net(**{**SMALL, "batch_size": batch_size, "max_epochs": 1}, device="cuda")
-        net.initialize()
+        # The eager step (the graphed one: tests/test_step_graph.py).
+        params = {**SMALL, "batch_size": batch_size, "max_epochs": 1, "cuda_graph": False}
+        net = Net(**params, device="cuda").fit(X, y)  # then one more epoch, watched
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             torch.cuda.set_sync_debug_mode("warn")
@@ -202,4 +206,5 @@ def test_cuda_synchronisations_do_not_grow_with_the_batches(Net, data):
             finally:
                 torch.cuda.set_sync_debug_mode("default")
         counts.append(sum("synchroniz" in str(w.message) for w in caught))
-    assert counts[0] == counts[1], counts
+    # 12 more batches: per-batch synchronisations would add 12 or more
+    assert counts[1] <= counts[0] + 1, counts

@@ -481,8 +481,8 @@ def test_torch_threads_during_fit_and_restored_after(Net, data):
     X, y = data
     before = torch.get_num_threads()
     counter = _CountFits.reset()
-    Net(**SMALL, callbacks=[("count", counter)]).fit(X, y)
-    assert counter.threads == {1}  # a small network: one thread by default
+    Net(**SMALL, device="cpu", callbacks=[("count", counter)]).fit(X, y)
+    assert counter.threads == {1}  # a small network on the CPU: one thread by default
     assert torch.get_num_threads() == before
     counter = _CountFits.reset()
     Net(**SMALL, torch_threads=None, callbacks=[("count", counter)]).fit(X, y)
