@@ -16,6 +16,7 @@ from numpy.testing import assert_array_equal
 torch = pytest.importorskip("torch")
 skorch = pytest.importorskip("skorch")
 
+from _same_fit import assert_same_fit, fitted_state  # noqa: E402
 from skorch.callbacks import Callback, LRScheduler  # noqa: E402
 from skorch.dataset import ValidSplit  # noqa: E402
 
@@ -39,23 +40,6 @@ def Net(request):
     return request.param
 
 
-def _fitted_state(net):
-    """Weights, targets and every batch record of a fitted network."""
-    weights = [p.detach().cpu().numpy() for name in net._modules
-               for p in getattr(net, f"{name}_").parameters()]  # fmt: skip
-    batches = [sorted(b.items()) for epoch in net.history for b in epoch["batches"]]
-    return weights, net.targets_, batches
-
-
-def _assert_same_fit(a, b):
-    weights_a, targets_a, batches_a = _fitted_state(a)
-    weights_b, targets_b, batches_b = _fitted_state(b)
-    for wa, wb in zip(weights_a, weights_b):
-        assert_array_equal(wa, wb)
-    assert_array_equal(targets_a, targets_b)
-    assert batches_a == batches_b
-
-
 @pytest.mark.parametrize(
     "case",
     [
@@ -77,9 +61,9 @@ def test_device_batches_train_the_same_model_as_the_dataloader(Net, data, case):
     params = {**SMALL, **case}
     on = Net(data_on_device=True, **params).fit(X, y, **fit_kwargs)
     off = Net(data_on_device=False, **params).fit(X, y, **fit_kwargs)
-    _assert_same_fit(on, off)
+    assert_same_fit(on, off)
     # and partial_fit continues both the same way
-    _assert_same_fit(on.partial_fit(X, y, **fit_kwargs), off.partial_fit(X, y, **fit_kwargs))
+    assert_same_fit(on.partial_fit(X, y, **fit_kwargs), off.partial_fit(X, y, **fit_kwargs))
 
 
 def test_the_default_fit_uses_device_batches(data):
@@ -131,13 +115,13 @@ def test_callbacks_reading_batch_losses_see_floats_during_the_epoch(Net, data, c
     off = Net(**SMALL, callbacks=[callback], data_on_device=False).fit(X, y)
     if isinstance(callback, _ReadsBatchLoss):
         assert callback.types and set(callback.types) == {float}
-    _assert_same_fit(on, off)
+    assert_same_fit(on, off)
 
 
 def test_nan_guard_runs_at_epoch_end_and_undoes_the_fit(Net, data):
     X, y = data
     net = Net(**SMALL).fit(X, y)
-    before = _fitted_state(net)
+    before = fitted_state(net)
     with pytest.raises(FloatingPointError, match="training loss became nan in epoch 1"):
         net.set_params(lr=1e30).fit(X * 1e30, y)
     weights, targets, batches = before
@@ -156,7 +140,7 @@ def test_data_on_device_true_refuses_what_it_cannot_serve(data):
         NoisyLabelClassifier(**SMALL, data_on_device="yes").fit(X, y)
     # "auto" falls back to the DataLoader with workers and trains the same model
     auto = NoisyLabelClassifier(**SMALL, iterator_train__num_workers=1).fit(X, y)
-    _assert_same_fit(auto, NoisyLabelClassifier(**SMALL, data_on_device=False).fit(X, y))
+    assert_same_fit(auto, NoisyLabelClassifier(**SMALL, data_on_device=False).fit(X, y))
 
 
 def test_device_defaults_to_auto(Net):
@@ -183,7 +167,7 @@ def test_cuda_device_batches_train_the_same_model_as_the_dataloader(Net, data):
         on = Net(**SMALL, device="cuda", data_on_device=True).fit(X, y)
     off = Net(**SMALL, device="cuda", data_on_device=False).fit(X, y)
     assert on.optimizer_.defaults["fused"] is True
-    for wa, wb in zip(_fitted_state(on)[0], _fitted_state(off)[0]):
+    for wa, wb in zip(fitted_state(on)[0], fitted_state(off)[0]):
         np.testing.assert_allclose(wa, wb, rtol=1e-4, atol=1e-5)
 
 

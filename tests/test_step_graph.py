@@ -20,6 +20,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 torch = pytest.importorskip("torch")
 skorch = pytest.importorskip("skorch")
 
+from _same_fit import assert_same_fit, fitted_state  # noqa: E402
 from skorch.callbacks import (  # noqa: E402
     BatchScoring,
     Callback,
@@ -77,21 +78,6 @@ def host_graph(monkeypatch):
     return counts
 
 
-def _fitted_state(net):
-    weights = [p.detach().cpu().numpy() for p in net.module_.parameters()]
-    batches = [sorted(b.items()) for epoch in net.history for b in epoch["batches"]]
-    return weights, net.targets_, batches
-
-
-def _assert_same_fit(a, b):
-    weights_a, targets_a, batches_a = _fitted_state(a)
-    weights_b, targets_b, batches_b = _fitted_state(b)
-    for wa, wb in zip(weights_a, weights_b):
-        assert_array_equal(wa, wb)
-    assert_array_equal(targets_a, targets_b)
-    assert batches_a == batches_b
-
-
 @pytest.mark.parametrize("weighted", [False, True], ids=["plain", "sample_weight"])
 def test_graphed_steps_train_the_eager_model(host_graph, data, weighted):
     X, y = data
@@ -100,12 +86,12 @@ def test_graphed_steps_train_the_eager_model(host_graph, data, weighted):
         fit_kwargs["sample_weight"] = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
     graphed = NoisyLabelClassifier(**SMALL, cuda_graph=True).fit(X, y, **fit_kwargs)
     eager = NoisyLabelClassifier(**SMALL, cuda_graph=False).fit(X, y, **fit_kwargs)
-    _assert_same_fit(graphed, eager)
+    assert_same_fit(graphed, eager)
     # 3 epochs of 4 full batches: 3 warm-up steps, then one capture and 9
     # replays; the 3 tail batches ran eagerly.
     assert host_graph == [[1, 9]]
     # partial_fit captures afresh (a graph lives for one fit_loop)
-    _assert_same_fit(graphed.partial_fit(X, y, **fit_kwargs), eager.partial_fit(X, y, **fit_kwargs))
+    assert_same_fit(graphed.partial_fit(X, y, **fit_kwargs), eager.partial_fit(X, y, **fit_kwargs))
     assert host_graph[-1] == [1, 9]
     assert "_step_graph_" not in vars(graphed)
 
@@ -117,7 +103,7 @@ def test_graphed_selection_trains_the_eager_candidates(host_graph, data):
     eager = NoisyLabelClassifier(**params, cuda_graph=False).fit(X, y)
     assert graphed.lam_ == eager.lam_
     assert_array_equal(graphed.cv_scores_, eager.cv_scores_)
-    _assert_same_fit(graphed, eager)
+    assert_same_fit(graphed, eager)
     assert len(host_graph) >= 2 and all(replays > 0 for _, replays in host_graph)
 
 
@@ -133,7 +119,7 @@ def test_a_changed_learning_rate_is_captured_again(host_graph, data):
 
     graphed = NoisyLabelClassifier(**SMALL, callbacks=[Halve()]).fit(X, y)
     eager = NoisyLabelClassifier(**SMALL, callbacks=[Halve()], cuda_graph=False).fit(X, y)
-    _assert_same_fit(graphed, eager)
+    assert_same_fit(graphed, eager)
     assert len(host_graph) == 3  # one graph per learning rate
 
 
@@ -147,7 +133,7 @@ def test_a_step_that_cannot_be_captured_runs_eagerly(host_graph, data, monkeypat
 
     monkeypatch.setattr(_step_graph.StepGraph, "_capture", refuse)
     graphed = NoisyLabelClassifier(**SMALL).fit(X, y)
-    _assert_same_fit(graphed, NoisyLabelClassifier(**SMALL, cuda_graph=False).fit(X, y))
+    assert_same_fit(graphed, NoisyLabelClassifier(**SMALL, cuda_graph=False).fit(X, y))
     with pytest.raises(RuntimeError, match="cuda_graph=True but the training step cannot be"):
         NoisyLabelClassifier(**SMALL, cuda_graph=True).fit(X, y)
 
@@ -218,7 +204,7 @@ def test_cuda_graph_trains_the_eager_model(data):
         warnings.simplefilter("error")  # e.g. autograd's stream-mismatch warning
         graphed = NoisyLabelClassifier(**params, cuda_graph=True).fit(X, y)
     eager = NoisyLabelClassifier(**params, cuda_graph=False).fit(X, y)
-    for wa, wb in zip(_fitted_state(graphed)[0], _fitted_state(eager)[0]):
+    for wa, wb in zip(fitted_state(graphed)[0], fitted_state(eager)[0]):
         assert_allclose(wa, wb, rtol=1e-4, atol=1e-5)
     assert_allclose(graphed.targets_, eager.targets_, rtol=1e-4, atol=1e-5)
     losses = graphed.history[:, "batches", :, "train_loss"]
