@@ -12,6 +12,7 @@ _TORCH_MODULES = [
     "sklearn_elr/_distributed.py",
     "sklearn_elr/_elr_torch.py",
     "sklearn_elr/_network.py",
+    "sklearn_elr/_step_graph.py",
     "sklearn_elr/_torch_data.py",
     "sklearn_elr/callbacks.py",
     "sklearn_elr/distributed.py",
