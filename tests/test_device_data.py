@@ -16,7 +16,7 @@ from numpy.testing import assert_array_equal
 torch = pytest.importorskip("torch")
 skorch = pytest.importorskip("skorch")
 
-from _same_fit import assert_same_fit, fitted_state  # noqa: E402
+from _network_checks import assert_same_fit, fitted_state, host_synchronisations  # noqa: E402
 from skorch.callbacks import Callback, LRScheduler  # noqa: E402
 from skorch.dataset import ValidSplit  # noqa: E402
 
@@ -182,13 +182,6 @@ def test_cuda_synchronisations_do_not_grow_with_the_batches(Net, data):
         # The eager step (the graphed one: tests/test_step_graph.py).
         params = {**SMALL, "batch_size": batch_size, "max_epochs": 1, "cuda_graph": False}
         net = Net(**params, device="cuda").fit(X, y)  # then one more epoch, watched
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            torch.cuda.set_sync_debug_mode("warn")
-            try:
-                net.partial_fit(X, y)
-            finally:
-                torch.cuda.set_sync_debug_mode("default")
-        counts.append(sum("synchroniz" in str(w.message) for w in caught))
+        counts.append(host_synchronisations(net.partial_fit, X, y))
     # 12 more batches: per-batch synchronisations would add 12 or more
     assert counts[1] <= counts[0] + 1, counts

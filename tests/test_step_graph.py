@@ -20,7 +20,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 torch = pytest.importorskip("torch")
 skorch = pytest.importorskip("skorch")
 
-from _same_fit import assert_same_fit, fitted_state  # noqa: E402
+from _network_checks import assert_same_fit, fitted_state, host_synchronisations  # noqa: E402
 from skorch.callbacks import (  # noqa: E402
     BatchScoring,
     Callback,
@@ -238,13 +238,6 @@ def test_cuda_graph_synchronises_once_per_epoch_at_most(data):
     for batch_size in (64, 16):  # 3 and 14 full batches an epoch
         net = NoisyLabelClassifier(**{**SMALL, "batch_size": batch_size}, device="cuda")
         net.fit(X, y)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            torch.cuda.set_sync_debug_mode("warn")
-            try:
-                net.partial_fit(X, y)
-            finally:
-                torch.cuda.set_sync_debug_mode("default")
-        counts.append(sum("synchroniz" in str(w.message) for w in caught))
+        counts.append(host_synchronisations(net.partial_fit, X, y))
     # 11 more batches per epoch, 3 epochs: per-batch syncs would add 33
     assert counts[1] <= counts[0] + 3, counts

@@ -1,5 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
-"""Two network fits that must train the same model: their state, compared."""
+"""Checks shared by the network tests: two fits' state compared, host waits counted."""
+
+import warnings
 
 from numpy.testing import assert_array_equal
 
@@ -20,3 +22,21 @@ def assert_same_fit(a, b):
         assert_array_equal(wa, wb)
     assert_array_equal(targets_a, targets_b)
     assert batches_a == batches_b
+
+
+def host_synchronisations(call, *args):
+    """How often ``call(*args)`` makes the host wait for the GPU (CUDA only).
+
+    Counted with ``torch.cuda.set_sync_debug_mode("warn")``, which warns at
+    every synchronising operation.
+    """
+    import torch
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            call(*args)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    return sum("synchroniz" in str(w.message) for w in caught)
